@@ -1,0 +1,188 @@
+"""The COVID-19 rise/fall study as runner cells: config, data loading, one training run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmarks.tasks.registry import Task, register_task
+from benchmarks.training.baselines import logistic_p_rise, majority_p_rise
+from benchmarks.training.classification import classification_metrics, confusion
+from benchmarks.training.loop import fit
+from benchmarks.training.optim import build_optimizer
+from benchmarks.training.progress import EpochProgress
+from benchmarks.training.seeding import seed_everything
+from datasets.covid import CovidData, CovidDataConfig, WindowSet, csv_text, load_covid
+from datasets.imbalance import best_threshold, predict_rise
+from models import build_model
+from tracking import plots
+from tracking.history import MetricHistory
+from tracking.worldmap import rise_probability_map
+
+
+@dataclass
+class RecurrentModelConfig:
+    """Defaults are the original study's: tiny recurrent nets on a single input feature."""
+
+    name: str = "rnn"  # rnn | lstm | gru (model registry)
+    hidden_size: int = 2
+    num_layers: int = 3
+    dropout: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: str = "adam"  # adam | sgd
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class CovidConfig:
+    data: CovidDataConfig = field(default_factory=CovidDataConfig)
+    model: RecurrentModelConfig = field(default_factory=RecurrentModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def data_key(config: CovidConfig) -> str:
+    return json.dumps(asdict(config.data), sort_keys=True)
+
+
+def load_data(config: CovidConfig, data_dir: Path | None) -> CovidData:
+    return load_covid(config.data, data_dir)
+
+
+def _p_rise(model: torch.nn.Module, x: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Softmax probability of 'rise' (used only for reporting and the decision rule)."""
+    if len(x) == 0:
+        return np.zeros(0)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            logits = model(torch.from_numpy(x[i : i + batch]))
+            out.append(torch.softmax(logits, dim=1)[:, 1].numpy())
+    return np.concatenate(out)
+
+
+def _loss(model, split: WindowSet, weight: torch.Tensor | None) -> float:
+    if len(split.y) == 0:
+        return float("nan")
+    with torch.no_grad():
+        logits = model(torch.from_numpy(split.x))
+        return float(F.cross_entropy(logits, torch.from_numpy(split.y), weight=weight))
+
+
+def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True) -> dict:
+    """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals."""
+    seed_everything(config.train.seed)
+    model = build_model(config.model.name, hidden_size=config.model.hidden_size,
+                        num_layers=config.model.num_layers, dropout=config.model.dropout)
+    optimizer = build_optimizer(config.train.optimizer, model.parameters(), config.train.lr,
+                                config.train.momentum, config.train.weight_decay)
+    weights = data.loss_class_weights()
+    weight = torch.from_numpy(weights) if weights is not None else None
+    train_x = torch.from_numpy(data.train.x)
+    train_y = torch.from_numpy(data.train.y)
+    splits = {"train": data.train, "val": data.validation, "test": data.test}
+    splits = {name: s for name, s in splits.items() if len(s.y)}
+    history = MetricHistory()
+    state = {"threshold": 0.5}
+
+    def batches(epoch: int):
+        order = data.train_indices(seed=config.train.seed * 1000 + epoch)
+        rng = np.random.default_rng(config.train.seed * 1000 + epoch)
+        order = torch.from_numpy(rng.permutation(order))
+        for i in range(0, len(order), config.train.batch_size):
+            idx = order[i : i + config.train.batch_size]
+            yield train_x[idx], train_y[idx]
+
+    def step(net, batch):
+        x, y = batch
+        loss = F.cross_entropy(net(x), y, weight=weight)
+        return loss, {}
+
+    def evaluate(epoch: int) -> dict[str, float]:
+        probs = {name: _p_rise(model, s.x) for name, s in splits.items()}
+        if data.config.decision == "val_threshold":
+            state["threshold"] = best_threshold(probs["val"], data.validation.y)
+        metrics = {"decision_threshold": state["threshold"]}
+        for name, s in splits.items():
+            metrics[f"{name}_loss"] = _loss(model, s, weight)
+            for key, value in classification_metrics(s.y, probs[name],
+                                                     state["threshold"]).items():
+                metrics[f"{name}_{key}"] = value
+        return metrics
+
+    class LogEpoch:
+        def on_batch_end(self, iteration, values):
+            pass
+
+        def on_epoch_end(self, epoch, metrics):
+            history.add(epoch, metrics)
+            tracker.log_metrics(metrics, step=epoch)
+
+    bar = EpochProgress(config.train.epochs, enabled=progress)
+    final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
+                hooks=[LogEpoch(), bar])
+    bar.close()
+    final.update(_baselines(data, seed=config.train.seed))
+    tracker.log_metrics({k: v for k, v in final.items() if k.startswith("baseline_")}, step=0)
+    _log_artifacts(model, data, history, state["threshold"], tracker, config)
+    return final
+
+
+def _baselines(data: CovidData, seed: int) -> dict[str, float]:
+    """Majority class and logistic regression, scored by the same metrics on test (and val)."""
+    out: dict[str, float] = {}
+    evals = {"test": data.test}
+    if len(data.validation.y):
+        evals["val"] = data.validation
+    majority = {n: majority_p_rise(data.train.y, len(s.y)) for n, s in evals.items()}
+    logreg = dict(zip(evals, logistic_p_rise(data.train.x, data.train.y,
+                                             *[s.x for s in evals.values()], seed=seed)))
+    for base, probs in (("majority", majority), ("logreg", logreg)):
+        for split, p in probs.items():
+            for key, value in classification_metrics(evals[split].y, p).items():
+                out[f"baseline_{base}_{split}_{key}"] = value
+    return out
+
+
+def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: float,
+                   tracker, config: CovidConfig) -> None:
+    tracker.log_figure(plots.learning_curves(history, ("loss", "accuracy", "f1")),
+                       "learning_curves.png")
+    test_pred = predict_rise(_p_rise(model, data.test.x), threshold)
+    tracker.log_figure(plots.confusion_matrix(confusion(data.test.y, test_pred),
+                                              title="Test windows"), "confusion_matrix.png")
+    for name, top_n in (("correlation_heatmap.png", None), ("correlation_top25.png", 25)):
+        if name not in data.rendered:  # the same for every cell on this data: draw once
+            figure = plots.correlation_heatmap(data.correlation, data.countries, top_n=top_n)
+            data.rendered[name] = plots.png_bytes(figure)
+        tracker.log_bytes(data.rendered[name], name)
+    latest = _p_rise(model, data.latest)
+    world = rise_probability_map(
+        data.countries, data.iso2(), latest,
+        title=f"P(rise on {data.dates[-1].isoformat()} + 1 day), {config.model.name.upper()}, "
+              f"L={config.data.window}",
+    )
+    tracker.log_bytes(world.svg, "world_map.svg")
+    tracker.log_bytes(world.png, "world_map.png")
+    tracker.log_text(world.unmapped_text(), "world_map_unmapped.txt")
+    table = data.country_table()
+    for row, p in zip(table, latest):
+        row["p_rise"] = round(float(p), 6)
+    tracker.log_text(csv_text(table), "country_predictions.csv")
+    tracker.log_model_state(model.state_dict(), "model_state.pt")
+
+
+register_task(Task(name="covid", config_class=CovidConfig, data_key=data_key,
+                   load_data=load_data, run_cell=run_cell))
