@@ -72,8 +72,7 @@ def correlation_heatmap(corr: np.ndarray, names: list[str], top_n: int | None = 
     size = max(6.0, min(26.0, 0.14 * n + 3))
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
     masked = np.ma.masked_invalid(matrix)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("lightgrey")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="lightgrey")
     image = ax.imshow(masked, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     font = 8 if n <= 40 else max(3.0, 700 / n / 2.2)
     ax.set_xticks(range(n), labels, rotation=90, fontsize=font)
@@ -96,3 +95,33 @@ def png_bytes(figure, dpi: int = 110) -> bytes:
     figure.savefig(buffer, format="png", dpi=dpi)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def vae_learning_curves(history: MetricHistory, iterations: MetricHistory, per_epoch: int,
+                        title: str = ""):
+    """Negative ELBO, reconstruction and KL: train per iteration (thin), train and
+    validation per epoch (markers); x in epochs so both scales line up."""
+    panels = (("neg_elbo", "negative ELBO (nats/image)"), ("recon", "reconstruction NLL"),
+              ("kl", "KL(q(z|x) || p(z))"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(13.5, 3.8))
+    for ax, (term, label) in zip(axes, panels):
+        steps, values = iterations.series(f"iter_train_{term}")
+        if steps:
+            ax.plot(np.asarray(steps) / per_epoch, values, color="tab:blue", alpha=0.35,
+                    linewidth=0.8, label="train (iteration)")
+        for split, colour in (("train", "tab:blue"), ("val", "tab:orange")):
+            steps, values = history.series(f"{split}_{term}")
+            if steps:
+                ax.plot(steps, values, color=colour, marker="o", label=f"{split} (epoch)")
+        ax.set_title(label)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        if term != "kl" and steps:
+            tail = [v for v in values if np.isfinite(v)]
+            if tail:  # the first iterations dwarf the rest; zoom on the part that matters
+                ax.set_ylim(top=max(tail) * 1.6)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

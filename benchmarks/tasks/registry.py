@@ -14,7 +14,8 @@ class Task:
     """How to resolve, load and run one study's cells.
 
     ``data_key`` says which configs share loaded data, so a grid loads each file once;
-    ``load_data`` runs before any MLflow run exists, so bad input leaves the store untouched.
+    ``check`` (build the model and optimizer) and ``load_data`` run for every cell before
+    any MLflow run exists, so bad input leaves the store untouched.
     """
 
     name: str
@@ -22,6 +23,7 @@ class Task:
     data_key: Callable[[Any], str]
     load_data: Callable[[Any, Any], Any]
     run_cell: Callable[..., dict[str, float]]
+    check: Callable[[Any], None]
 
 
 _TASKS: dict[str, Task] = {}
@@ -45,4 +47,4 @@ def task_names() -> list[str]:
 
 
 def _load_builtin_tasks() -> None:
-    from benchmarks.tasks import covid  # noqa: F401
+    from benchmarks.tasks import covid, faces  # noqa: F401

@@ -1,0 +1,228 @@
+"""The VAE study on a folder of face images, as runner cells.
+
+Logs the optimised objective (with its KL weight) and the true negative ELBO (weight 1)
+separately, in nats per image, so runs with different KL weights stay comparable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.errors import UserError
+from benchmarks.tasks.registry import Task, register_task
+from benchmarks.training.loop import BaseHook, fit
+from benchmarks.training.optim import build_optimizer, check_training
+from benchmarks.training.progress import EpochProgress
+from benchmarks.training.seeding import seed_everything
+from benchmarks.training.vae_objective import (
+    active_units,
+    check_beta,
+    evaluating,
+    importance_weighted_nll,
+    vae_loss,
+)
+from datasets.image_folder import load_image_folder, split_indices, to_float_tensor
+from models import build_model
+from models.vae import check_image_size
+from tracking import plots
+from tracking.history import MetricHistory
+from tracking.image_grids import image_grid, interpolation_strip, side_by_side
+
+CACHE_ENV = "BENCH_CACHE_DIR"
+LOSS_TERMS = ("objective", "neg_elbo", "recon", "kl")
+
+
+@dataclass
+class FacesDataConfig:
+    path: str = "anime_faces/images"
+    image_size: int = 64
+    limit: int = 0  # use only the first N images (natural name order); 0 = all
+    val_fraction: float = 0.1
+    split_seed: int = 0
+
+
+@dataclass
+class VaeModelConfig:
+    name: str = "vae_fc"  # vae_fc (original study) | vae_conv (transposed-conv decoder)
+    latent_dim: int = 32
+
+
+@dataclass
+class VaeLossConfig:
+    kl_weight: float = 1.0  # beta; the original study compares 1, 100 and 0
+    iw_samples: int = 50  # k of the importance-weighted -log p(x) estimate
+    iw_images: int = 256  # validation images that estimate uses (it costs k decodes each)
+
+
+@dataclass
+class VaeTrainConfig:
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class FacesConfig:
+    data: FacesDataConfig = field(default_factory=FacesDataConfig)
+    model: VaeModelConfig = field(default_factory=VaeModelConfig)
+    loss: VaeLossConfig = field(default_factory=VaeLossConfig)
+    train: VaeTrainConfig = field(default_factory=VaeTrainConfig)
+
+
+@dataclass
+class FacesData:
+    source: Path
+    names: list[str]
+    train: torch.Tensor  # float (N, 3, S, S) in [0, 1]
+    val: torch.Tensor
+    from_cache: bool
+
+
+def data_key(config: FacesConfig) -> str:
+    return json.dumps(asdict(config.data), sort_keys=True)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or ".cache") / "images"
+
+
+def load_data(config: FacesConfig, data_dir: Path | None) -> FacesData:
+    if config.data.limit < 0:
+        raise UserError(f"data.limit must be >= 0 (0 = all images), got {config.data.limit}")
+    folder = Path(config.data.path)
+    if data_dir is not None and not folder.is_absolute():
+        folder = Path(data_dir) / folder
+    if not folder.is_dir():
+        raise UserError(f"image folder {folder} does not exist")
+    images = load_image_folder(folder, size=config.data.image_size,
+                               limit=config.data.limit or None, cache_dir=cache_dir())
+    if len(images) < 2:
+        raise UserError(f"image folder {folder} needs at least 2 readable images to split")
+    train_idx, val_idx = split_indices(len(images), config.data.val_fraction,
+                                       config.data.split_seed)
+    if len(val_idx) == 0:
+        raise UserError("data.val_fraction must leave at least one validation image")
+    tensor = to_float_tensor(images.images)
+    return FacesData(source=folder, names=images.names, train=tensor[train_idx],
+                     val=tensor[val_idx], from_cache=images.from_cache)
+
+
+def _evaluate_loss(model, images: torch.Tensor, beta: float, batch: int = 256) -> dict:
+    """Loss terms averaged over ``images`` (one posterior sample each), nats per image."""
+    totals = dict.fromkeys(LOSS_TERMS, 0.0)
+    for x in images.split(batch):
+        terms = vae_loss(*_forward(model, x), beta)
+        for key in LOSS_TERMS:
+            totals[key] += float(terms[key]) * len(x)
+    return {key: value / len(images) for key, value in totals.items()}
+
+
+def _forward(model, x):
+    """(recon, x, mu, logvar): the argument order of ``vae_loss``."""
+    recon, mu, logvar = model(x)
+    return recon, x, mu, logvar
+
+
+def build(config: FacesConfig):
+    """Model and optimizer of a cell; bad names, sizes or weights are user errors."""
+    model = build_model(config.model.name, image_size=config.data.image_size,
+                        latent_dim=config.model.latent_dim)
+    optimizer = build_optimizer(config.train.optimizer, model.parameters(), config.train.lr,
+                                config.train.momentum, config.train.weight_decay)
+    return model, optimizer
+
+
+def check(config: FacesConfig) -> None:
+    check_beta(config.loss.kl_weight)
+    check_image_size(config.data.image_size)
+    check_training(config.train.epochs, config.train.batch_size)
+    if config.loss.iw_samples < 1 or config.loss.iw_images < 1:
+        raise UserError("loss.iw_samples and loss.iw_images must be >= 1")
+    build(config)
+
+
+def run_cell(config: FacesConfig, data: FacesData, tracker, progress: bool = True) -> dict:
+    """Train one VAE; log per-iteration and per-epoch terms, validation metrics, artifacts."""
+    seed_everything(config.train.seed)
+    beta = check_beta(config.loss.kl_weight)
+    model, optimizer = build(config)
+    history = MetricHistory()
+    iterations = MetricHistory()
+    per_epoch = max(1, -(-len(data.train) // config.train.batch_size))
+    running: dict[str, list[float]] = {key: [] for key in LOSS_TERMS}
+
+    def batches(epoch: int):
+        generator = torch.Generator().manual_seed(config.train.seed * 1000 + epoch)
+        order = torch.randperm(len(data.train), generator=generator)
+        for i in range(0, len(order), config.train.batch_size):
+            yield data.train[order[i : i + config.train.batch_size]]
+
+    def step(net, x):
+        terms = vae_loss(*_forward(net, x), beta)
+        return terms["objective"], {k: float(terms[k].detach()) for k in LOSS_TERMS}
+
+    def evaluate(epoch: int) -> dict[str, float]:
+        metrics = {f"train_{k}": float(np.mean(v)) for k, v in running.items() if v}
+        for values in running.values():
+            values.clear()
+        metrics.update({f"val_{k}": v for k, v in _evaluate_loss(model, data.val, beta).items()})
+        metrics["val_active_units"] = float(active_units(model, data.val))
+        iw = data.val[: config.loss.iw_images]
+        metrics["val_iw_nll"] = float(importance_weighted_nll(model, iw,
+                                                              k=config.loss.iw_samples).mean())
+        return metrics
+
+    class Log(BaseHook):
+        def on_batch_end(self, iteration, values):
+            for key, value in values.items():
+                running[key].append(value)
+            point = {f"iter_train_{k}": v for k, v in values.items()}
+            iterations.add(iteration, point)
+            tracker.log_metrics(point, step=iteration)
+
+        def on_epoch_end(self, epoch, metrics):
+            history.add(epoch, metrics)
+            tracker.log_metrics(metrics, step=epoch)
+
+    bar = EpochProgress(config.train.epochs, enabled=progress)
+    final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
+                hooks=[Log(), bar])
+    bar.close()
+    _log_artifacts(model, data, history, iterations, per_epoch, config, tracker)
+    return final
+
+
+def _log_artifacts(model, data: FacesData, history: MetricHistory, iterations: MetricHistory,
+                   per_epoch: int, config: FacesConfig, tracker) -> None:
+    title = (f"{config.model.name}, KL weight {config.loss.kl_weight:g}, "
+             f"latent {config.model.latent_dim}")
+    tracker.log_figure(plots.vae_learning_curves(history, iterations, per_epoch, title),
+                       "learning_curve.png")
+    generator = torch.Generator().manual_seed(0)
+    with evaluating(model):
+        originals = data.val[:64]
+        recon, _, _ = model(originals)
+        tracker.log_image(side_by_side(originals, recon), "reconstructions.png")
+        z = torch.randn(64, model.latent_dim, generator=generator)
+        tracker.log_image(image_grid(model.decode(z)), "prior_samples.png")
+        ends = data.val[:2]
+        mu, _ = model.encode(ends)
+        alphas = torch.linspace(0, 1, 9).unsqueeze(1)
+        frames = model.decode((1 - alphas) * mu[0] + alphas * mu[1])
+        strip = torch.cat([ends[:1], frames, ends[1:2]])
+        tracker.log_image(interpolation_strip(strip), "interpolation.png")
+    tracker.log_model_state(model.state_dict(), "model_state.pt")
+
+
+register_task(Task(name="faces", config_class=FacesConfig, data_key=data_key,
+                   load_data=load_data, run_cell=run_cell, check=check))
