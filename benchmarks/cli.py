@@ -76,6 +76,26 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from benchmarks.export import build_tables, render
+    from tracking.read_runs import finished_cell_runs
+    from tracking.store import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    text = render(build_tables(finished_cell_runs(uri, args.experiment)), args.format,
+                  args.experiment)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+        print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_ui(args) -> int:
     from tracking.store import DEFAULT_STORE_DIR, resolve_tracking_uri
 
@@ -117,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     covid.add_argument("--window", type=int, default=5, help="window length L")
     covid.add_argument("--out", required=True, help="output folder")
     covid.set_defaults(func=cmd_prepare)
+
+    export = sub.add_parser("export", help="comparison table of an experiment's runs")
+    export.add_argument("--experiment", required=True, help="experiment (grid) name")
+    export.add_argument("--format", default="md", choices=["csv", "md", "latex", "html"])
+    export.add_argument("--out", help="output file (default: standard output)")
+    export.add_argument("--tracking-uri")
+    export.set_defaults(func=cmd_export)
 
     ui = sub.add_parser("ui", help="start the MLflow UI on the local store")
     ui.add_argument("--port", type=int, default=5000)
