@@ -120,7 +120,13 @@ def flatten(config) -> dict[str, Any]:
     return out
 
 
-def config_hash(task: str, config) -> str:
-    """Stable short hash of task + resolved config: the identity of a cell across reruns."""
-    blob = json.dumps({"task": task, "config": to_dict(config)}, sort_keys=True, default=str)
+def config_hash(task: str, config, ignore_seed: bool = False) -> str:
+    """Stable short hash of task + resolved config: the identity of a cell across reruns.
+
+    With ``ignore_seed`` it identifies the configuration, so seeds can be aggregated.
+    """
+    tree = to_dict(config)
+    if ignore_seed:
+        tree["train"] = {k: v for k, v in tree["train"].items() if k != "seed"}
+    blob = json.dumps({"task": task, "config": tree}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -37,6 +37,7 @@ class Cell:
     config: Any
     label: str  # short human name: the swept values and the seed
     config_hash: str
+    group_hash: str  # the same for every seed of one configuration
 
 
 @dataclass
@@ -74,18 +75,30 @@ def load_grid(path: str | Path, overrides: dict[str, Any] | None = None) -> Grid
 
 
 def _expand_study(study: dict, where: str, overrides: dict[str, Any]) -> list[Cell]:
+    if not isinstance(study, dict):
+        raise UserError(f"{where} must be a table ([[study]]), got {study!r}")
     unknown = sorted(set(study) - STUDY_KEYS)
     if unknown:
         raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}; "
                         f"valid: {', '.join(sorted(STUDY_KEYS))}")
     if "task" not in study:
         raise UserError(f"{where}: 'task' is required")
-    task = get_task(study["task"])
+    try:
+        task = get_task(study["task"])
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
     seeds = study.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or \
             not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise UserError(f"{where}: 'seeds' must be a non-empty list of whole numbers")
     sweep = study.get("sweep", {})
+    if not isinstance(sweep, dict):
+        raise UserError(f"{where}: 'sweep' must be a table of dotted key = [values]")
+    # an override is for every cell, so it also replaces a sweep over the same key
+    sweep = {key: [overrides[key]] if key in overrides else values
+             for key, values in sweep.items()}
+    if "train.seed" in overrides:
+        seeds = [overrides["train.seed"]]
     for key, values in sweep.items():
         if not isinstance(values, list) or not values:
             raise UserError(f"{where}: sweep {key!r} must be a non-empty list")
@@ -101,11 +114,28 @@ def _expand_study(study: dict, where: str, overrides: dict[str, Any]) -> list[Ce
                 tree = merge(tree, _dotted_tree(key, value))
             tree = merge(tree, {"train": {"seed": seed}})
             config = build_config(task.config_class, tree, where=f"{where} config")
+            _check_names(config, where)
             label = " ".join([f"{k.split('.')[-1]}={v}" for k, v in zip(keys, combo)]
                              + [f"seed={seed}"])
             cells.append(Cell(task=task.name, config=config, label=f"{task.name} {label}",
-                              config_hash=config_hash(task.name, config)))
+                              config_hash=config_hash(task.name, config),
+                              group_hash=config_hash(task.name, config, ignore_seed=True)))
     return cells
+
+
+def _check_names(config: Any, where: str) -> None:
+    """Names looked up in registries are checked now, before any run exists."""
+    from benchmarks.training.optim import OPTIMIZERS
+    from models import model_names
+
+    name = getattr(getattr(config, "model", None), "name", None)
+    if name is not None and name not in model_names():
+        raise UserError(f"{where}: unknown model {name!r} (model.name); "
+                        f"valid models: {', '.join(model_names())}")
+    optimizer = getattr(getattr(config, "train", None), "optimizer", None)
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise UserError(f"{where}: unknown optimizer {optimizer!r} (train.optimizer); "
+                        f"valid: {', '.join(OPTIMIZERS)}")
 
 
 def _dotted_tree(dotted: str, value: Any) -> dict:

@@ -40,10 +40,11 @@ class GridResult:
 
 
 def load_all_data(grid: Grid, data_dir: Path | None) -> dict[str, object]:
-    """Each distinct data config once; raises UserError before any run exists."""
+    """Check every cell and load each distinct data config once, before any run exists."""
     loaded: dict[str, object] = {}
     for cell in grid.cells:
         task = get_task(cell.task)
+        task.check(cell.config)
         key = f"{cell.task}:{task.data_key(cell.config)}"
         if key not in loaded:
             loaded[key] = task.load_data(cell.config, data_dir)
@@ -101,6 +102,7 @@ def _run_cell(session: TrackingSession, experiment_id: str, parent, cell: Cell, 
     """Run one cell in its own child run; return None on success, else the error line."""
     task = get_task(cell.task)
     tags = {"task": cell.task, "config_hash": cell.config_hash, "run_kind": "cell",
+            "group_hash": cell.group_hash, "grid_label": cell.label,
             "code_version": code_version(), "data_checksum": data_checksum(data)}
     run = session.start_run(experiment_id, cell.label, tags, parent=parent)
     try:
@@ -142,20 +144,26 @@ def _sigterm_as_interrupt():
 
 
 def data_checksum(data) -> str:
-    """sha256 (first 16 hex) of the cell's input file, so a changed file is visible."""
+    """sha256 (first 16 hex) of the cell's input file or folder, so a changed input shows."""
     source = getattr(data, "source", None)
-    if source is None or not Path(source).is_file():
+    if source is None or not Path(source).exists():
         return ""
-    return _file_sha256(str(source))
+    key = str(Path(source).resolve())
+    if key not in _CHECKSUMS:
+        _CHECKSUMS[key] = _content_sha256(Path(source))
+    return _CHECKSUMS[key]
 
 
 _CHECKSUMS: dict[str, str] = {}
 
 
-def _file_sha256(path: str) -> str:
-    if path not in _CHECKSUMS:
-        _CHECKSUMS[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-    return _CHECKSUMS[path]
+def _content_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(file.name.encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def code_version() -> str:

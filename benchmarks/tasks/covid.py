@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from benchmarks.tasks.registry import Task, register_task
 from benchmarks.training.baselines import logistic_p_rise, majority_p_rise
 from benchmarks.training.classification import classification_metrics, confusion
-from benchmarks.training.loop import fit
-from benchmarks.training.optim import build_optimizer
+from benchmarks.training.loop import BaseHook, fit
+from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
 from benchmarks.training.seeding import seed_everything
 from datasets.covid import CovidData, CovidDataConfig, WindowSet, csv_text, load_covid
@@ -81,13 +81,25 @@ def _loss(model, split: WindowSet, weight: torch.Tensor | None) -> float:
         return float(F.cross_entropy(logits, torch.from_numpy(split.y), weight=weight))
 
 
-def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True) -> dict:
-    """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals."""
-    seed_everything(config.train.seed)
+def build(config: CovidConfig):
+    """Model and optimizer of a cell; unknown names are user errors."""
     model = build_model(config.model.name, hidden_size=config.model.hidden_size,
                         num_layers=config.model.num_layers, dropout=config.model.dropout)
     optimizer = build_optimizer(config.train.optimizer, model.parameters(), config.train.lr,
                                 config.train.momentum, config.train.weight_decay)
+    return model, optimizer
+
+
+def check(config: CovidConfig) -> None:
+    config.data.validate()
+    check_training(config.train.epochs, config.train.batch_size)
+    build(config)
+
+
+def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True) -> dict:
+    """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals."""
+    seed_everything(config.train.seed)
+    model, optimizer = build(config)
     weights = data.loss_class_weights()
     weight = torch.from_numpy(weights) if weights is not None else None
     train_x = torch.from_numpy(data.train.x)
@@ -122,10 +134,7 @@ def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = Tru
                 metrics[f"{name}_{key}"] = value
         return metrics
 
-    class LogEpoch:
-        def on_batch_end(self, iteration, values):
-            pass
-
+    class LogEpoch(BaseHook):
         def on_epoch_end(self, epoch, metrics):
             history.add(epoch, metrics)
             tracker.log_metrics(metrics, step=epoch)
@@ -185,4 +194,4 @@ def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: fl
 
 
 register_task(Task(name="covid", config_class=CovidConfig, data_key=data_key,
-                   load_data=load_data, run_cell=run_cell))
+                   load_data=load_data, run_cell=run_cell, check=check))

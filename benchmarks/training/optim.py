@@ -18,3 +18,10 @@ def build_optimizer(name: str, params, lr: float, momentum: float = 0.0,
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise UserError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+
+
+def check_training(epochs: int, batch_size: int) -> None:
+    if epochs < 1:
+        raise UserError(f"train.epochs must be >= 1, got {epochs}")
+    if batch_size < 1:
+        raise UserError(f"train.batch_size must be >= 1, got {batch_size}")

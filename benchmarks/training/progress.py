@@ -6,16 +6,15 @@ import sys
 
 from tqdm import tqdm
 
+from benchmarks.training.loop import BaseHook
+
 SHOWN = ("train_loss", "test_f1", "val_f1", "val_neg_elbo", "train_neg_elbo")
 
 
-class EpochProgress:
+class EpochProgress(BaseHook):
     def __init__(self, epochs: int, enabled: bool = True, desc: str = "epochs") -> None:
         self.bar = tqdm(total=epochs, desc=desc, leave=False, disable=not enabled,
                         file=sys.stderr, dynamic_ncols=True)
-
-    def on_batch_end(self, iteration: int, values: dict[str, float]) -> None:
-        pass
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
         shown = {k: f"{metrics[k]:.3g}" for k in SHOWN if k in metrics}
