@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--tracking-uri")
     export.set_defaults(func=cmd_export)
 
+    from benchmarks.tune import add_tune_parser
+
+    add_tune_parser(sub)
+
     ui = sub.add_parser("ui", help="start the MLflow UI on the local store")
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")

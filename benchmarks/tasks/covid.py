@@ -96,8 +96,12 @@ def check(config: CovidConfig) -> None:
     build(config)
 
 
-def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True) -> dict:
-    """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals."""
+def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True,
+             hooks: tuple = ()) -> dict:
+    """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals.
+
+    Extra ``hooks`` see every epoch's metrics (the tuner reports and prunes through them).
+    """
     seed_everything(config.train.seed)
     model, optimizer = build(config)
     weights = data.loss_class_weights()
@@ -141,7 +145,7 @@ def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = Tru
 
     bar = EpochProgress(config.train.epochs, enabled=progress)
     final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
-                hooks=[LogEpoch(), bar])
+                hooks=[LogEpoch(), bar, *hooks])
     bar.close()
     final.update(_baselines(data, seed=config.train.seed))
     tracker.log_metrics({k: v for k, v in final.items() if k.startswith("baseline_")}, step=0)

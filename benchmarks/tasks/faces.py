@@ -151,8 +151,12 @@ def check(config: FacesConfig) -> None:
     build(config)
 
 
-def run_cell(config: FacesConfig, data: FacesData, tracker, progress: bool = True) -> dict:
-    """Train one VAE; log per-iteration and per-epoch terms, validation metrics, artifacts."""
+def run_cell(config: FacesConfig, data: FacesData, tracker, progress: bool = True,
+             hooks: tuple = ()) -> dict:
+    """Train one VAE; log per-iteration and per-epoch terms, validation metrics, artifacts.
+
+    Extra ``hooks`` see every epoch's metrics (the tuner reports and prunes through them).
+    """
     seed_everything(config.train.seed)
     beta = check_beta(config.loss.kl_weight)
     model, optimizer = build(config)
@@ -196,7 +200,7 @@ def run_cell(config: FacesConfig, data: FacesData, tracker, progress: bool = Tru
 
     bar = EpochProgress(config.train.epochs, enabled=progress)
     final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
-                hooks=[Log(), bar])
+                hooks=[Log(), bar, *hooks])
     bar.close()
     _log_artifacts(model, data, history, iterations, per_epoch, config, tracker)
     return final
