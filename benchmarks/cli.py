@@ -50,13 +50,11 @@ def cmd_run(args) -> int:
     from benchmarks.runner import run_grid
     from tracking.store import resolve_tracking_uri
 
-    if args.workers != 1:
-        raise UserError("--workers: only 1 worker is supported in this version")
     grid = load_grid(args.grid, parse_overrides(args.set))
     data_dir = resolve_data_dir(args.data_dir)
     uri = resolve_tracking_uri(args.tracking_uri)
     result = run_grid(grid, uri, data_dir, fresh=args.fresh, quiet=args.quiet,
-                      grid_name=Path(args.grid).name)
+                      grid_name=Path(args.grid).name, workers=args.workers)
     print(f"experiment {grid.experiment!r}: {result.summary()}")
     print(f"tracking store: {uri}  (browse with: python -m benchmarks ui)")
     return 1 if result.failed else 0

@@ -20,7 +20,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from tracking import plots
-from tracking.store import ensure_local_store, local_artifact_root
+from tracking.liveness import current_owner, owner_alive
+from tracking.store import local_artifact_root, store_init_lock
 
 PARAM_BATCH = 100  # MLflow accepts at most 100 params per log_batch call
 METRIC_BATCH = 1000
@@ -32,9 +33,10 @@ class TrackingSession:
     """A connection to one tracking store."""
 
     def __init__(self, tracking_uri: str) -> None:
-        ensure_local_store(tracking_uri)
         self.uri = tracking_uri
         self.client = MlflowClient(tracking_uri=tracking_uri)
+        with store_init_lock(tracking_uri):  # two fresh processes must not both migrate
+            self.client.search_experiments(max_results=1)
 
     def experiment_id(self, name: str) -> str:
         """Get or create the experiment; safe when two processes race to create it."""
@@ -69,11 +71,34 @@ class TrackingSession:
         )
         return runs[0] if runs else None
 
+    def fail_stale_runs(self, experiment_id: str) -> list[str]:
+        """Mark FAILED the RUNNING runs whose owning process on this host is gone."""
+        stale = []
+        for run in self.client.search_runs([experiment_id],
+                                           filter_string="attributes.status = 'RUNNING'",
+                                           max_results=5000):
+            if owner_alive(run.data.tags.get("owner", "")) is False:
+                self.client.set_tag(run.info.run_id, "error",
+                                    "stale: its process died without ending the run "
+                                    f"(owner {run.data.tags.get('owner')})")
+                self.client.set_terminated(run.info.run_id, "FAILED")
+                stale.append(run.info.run_name or run.info.run_id)
+        return stale
+
+    def running_elsewhere(self, experiment_id: str, config_hash: str) -> bool:
+        """Is another live process on this host running this cell right now?"""
+        runs = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.config_hash = '{config_hash}' and "
+                          "attributes.status = 'RUNNING'",
+        )
+        return any(owner_alive(r.data.tags.get("owner", "")) for r in runs)
+
     def start_run(self, experiment_id: str, name: str, tags: dict[str, str],
-                  parent: RunTracker | None = None) -> RunTracker:
-        tags = dict(tags)
+                  parent: RunTracker | str | None = None) -> RunTracker:
+        tags = dict(tags, owner=current_owner())
         if parent is not None:
-            tags["mlflow.parentRunId"] = parent.run_id
+            tags["mlflow.parentRunId"] = parent if isinstance(parent, str) else parent.run_id
         run = self.client.create_run(experiment_id, run_name=name, tags=tags)
         return RunTracker(self.client, run.info.run_id)
 

@@ -7,7 +7,9 @@ with artifacts in ``mlruns/artifacts`` beside it. ``--tracking-uri`` or
 
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_STORE_DIR = Path("mlruns")
@@ -33,6 +35,21 @@ def local_artifact_root(tracking_uri: str) -> str | None:
     return (db.parent / "artifacts").resolve().as_uri()
 
 
-def ensure_local_store(tracking_uri: str) -> None:
-    if tracking_uri.startswith("sqlite:///"):
-        Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def store_init_lock(tracking_uri: str):
+    """Serialise the first connection to a local SQLite store (it creates the tables).
+
+    MLflow migrates a new database on first use; two processes doing it at once fail.
+    Other stores need no lock.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    db = Path(tracking_uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
