@@ -83,15 +83,30 @@ def cmd_export(args) -> int:
     text = render(build_tables(finished_cell_runs(uri, args.experiment)), args.format,
                   args.experiment)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-        print(f"wrote {out}")
+        write_atomic(Path(args.out), text)
+        print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def cmd_report(args) -> int:
+    from benchmarks.report import build_report
+    from tracking.store import resolve_tracking_uri
+
+    text = build_report(resolve_tracking_uri(args.tracking_uri), args.experiment)
+    out = Path(args.out or f"reports/{args.experiment}.html")
+    write_atomic(out, text)
+    print(f"wrote {out}")
+    return 0
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary name so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def cmd_ui(args) -> int:
@@ -142,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", help="output file (default: standard output)")
     export.add_argument("--tracking-uri")
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="self-contained HTML report of an experiment")
+    report.add_argument("--experiment", required=True)
+    report.add_argument("--out", help="output file (default reports/EXPERIMENT.html)")
+    report.add_argument("--tracking-uri")
+    report.set_defaults(func=cmd_report)
 
     from benchmarks.tune import add_tune_parser
 

@@ -34,8 +34,8 @@ class TrackingSession:
 
     def __init__(self, tracking_uri: str) -> None:
         self.uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
         with store_init_lock(tracking_uri):  # two fresh processes must not both migrate
+            self.client = MlflowClient(tracking_uri=tracking_uri)
             self.client.search_experiments(max_results=1)
 
     def experiment_id(self, name: str) -> str:

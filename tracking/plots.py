@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tracking.history import MetricHistory  # noqa: E402
 
@@ -29,6 +30,7 @@ def learning_curves(history: MetricHistory, metrics: tuple[str, ...], title: str
                 ax.plot(steps, values, label=split, color=colour, marker="o", markersize=2.5)
         ax.set_title(metric.replace("_", " "))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -117,11 +119,37 @@ def vae_learning_curves(history: MetricHistory, iterations: MetricHistory, per_e
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        if term != "kl" and steps:
-            tail = [v for v in values if np.isfinite(v)]
-            if tail:  # the first iterations dwarf the rest; zoom on the part that matters
-                ax.set_ylim(top=max(tail) * 1.6)
+        _zoom_past_start(ax, iterations.series(f"iter_train_{term}")[1])
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _zoom_past_start(ax, values: list[float]) -> None:
+    """The first iterations dwarf the rest; set the y range from the last 80 %."""
+    tail = np.asarray(values[len(values) // 5 :], dtype=float)
+    tail = tail[np.isfinite(tail)]
+    if len(tail) < 2:
+        return
+    low, high = np.percentile(tail, 0.5), np.percentile(tail, 99.5)
+    margin = 0.15 * (high - low) + 1e-9
+    ax.set_ylim(low - margin, high + 3 * margin)
+
+
+def effect_of_window(series: dict, metric: str):
+    """One panel per optimizer: ``metric`` against window length L, a line per cell type
+    (mean over seeds, error bars = std)."""
+    optimizers = sorted(series)
+    fig, axes = plt.subplots(1, len(optimizers), figsize=(5.5 * len(optimizers), 3.8),
+                             squeeze=False, sharey=True)
+    for ax, optimizer in zip(axes[0], optimizers):
+        for cell, points in sorted(series[optimizer].items()):
+            windows, means, stds = zip(*points)
+            ax.errorbar(windows, means, yerr=stds, marker="o", capsize=3, label=cell.upper())
+        ax.set_title(f"{metric} vs window length ({optimizer})")
+        ax.set_xlabel("window length L (days)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from mlflow.tracking import MlflowClient
 
 from benchmarks.errors import UserError
+
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # keep CLI output clean
 
 
 @dataclass
@@ -44,3 +47,12 @@ def finished_cell_runs(tracking_uri: str, experiment: str) -> list[CellRun]:
                 metrics=dict(r.data.metrics))
         for r in runs
     ]
+
+
+def fetch_artifact(tracking_uri: str, run_id: str, path: str, dest: str) -> str | None:
+    """Download one artifact of a run; None if the run does not have it."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        return client.download_artifacts(run_id, path, dest)
+    except Exception:  # noqa: BLE001 - a missing artifact only leaves a gap in the report
+        return None
