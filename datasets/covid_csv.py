@@ -23,7 +23,7 @@ from benchmarks.errors import UserError
 
 CSSE = "csse"
 AGGREGATED = "aggregated"
-_LEADING_INT = re.compile(r"\s*(\d+)")
+_LEADING_INT = re.compile(r"\s*([0-9]+)")  # ASCII digits only: int() rejects "²"
 
 
 @dataclass
@@ -40,8 +40,8 @@ class RawSeries:
 def read_confirmed_csv(path: str | Path) -> RawSeries:
     """Parse ``path``, detecting its layout; raise UserError on anything malformed."""
     path = Path(path)
-    rows = _read_rows(path)
-    layout, header, data_rows, first_data_line = _detect_layout(path, rows)
+    rows, line_numbers = _read_rows(path)
+    layout, header, data_rows, n_header_rows = _detect_layout(path, rows)
     value_start = 4 if layout == CSSE else 3
     country_col = 1 if layout == CSSE else 0
     dates = _parse_dates(path, header[value_start:])
@@ -52,7 +52,7 @@ def read_confirmed_csv(path: str | Path) -> RawSeries:
     dirty: list[str] = []
     width = len(header)
     for i, row in enumerate(data_rows):
-        line = first_data_line + i
+        line = line_numbers[n_header_rows + i]  # blank lines are skipped, not renumbered
         if len(row) != width:
             raise UserError(
                 f"{path}: line {line} has {len(row)} cells, the header has {width} "
@@ -71,32 +71,39 @@ def read_confirmed_csv(path: str | Path) -> RawSeries:
     return RawSeries(path=path, layout=layout, countries=countries, dates=dates, counts=counts)
 
 
-def _read_rows(path: Path) -> list[list[str]]:
+def _read_rows(path: Path) -> tuple[list[list[str]], list[int]]:
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a CSV file")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if row]
+            reader = csv.reader(handle)
+            rows, line_numbers = [], []
+            for row in reader:
+                if row:
+                    rows.append(row)
+                    line_numbers.append(reader.line_num)
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not a UTF-8 text CSV ({exc.reason})") from None
     except csv.Error as exc:
         raise UserError(f"{path}: not a readable CSV ({exc})") from None
     if not rows:
         raise UserError(f"{path}: the file is empty")
-    return rows
+    return rows, line_numbers
 
 
 def _detect_layout(path: Path, rows: list[list[str]]):
     head = [cell.strip() for cell in rows[0]]
     if head[:4] == ["Province/State", "Country/Region", "Lat", "Long"]:
-        return CSSE, head, rows[1:], 2
+        return CSSE, head, rows[1:], 1
     if (
         len(rows) >= 3
         and head[:3] == ["", "Lat", "Long"]
         and [c.strip() for c in rows[1][1:3]] == ["sum", "sum"]
         and rows[2][0].strip() == "Country/Region"
     ):
-        return AGGREGATED, head, rows[3:], 4
+        return AGGREGATED, head, rows[3:], 3
     raise UserError(
         f"{path}: neither a JHU CSSE confirmed file (header 'Province/State,Country/Region,"
         "Lat,Long,dates...') nor the aggregated course file (three header rows)"
@@ -126,9 +133,11 @@ def _parse_dates(path: Path, labels: list[str]) -> list[date]:
 def _parse_count(path: Path, line: int, column: str, name: str, cell: str,
                  dirty: list[str]) -> int:
     text = cell.strip()
-    if text.isdigit():
-        return int(text)
     match = _LEADING_INT.match(text)
+    if match and len(match.group(1)) > 18:  # would overflow int64
+        raise UserError(f"{path}: line {line} ({name}) column {column}: {cell!r} is too large")
+    if match and match.end() == len(text):
+        return int(text)
     if match:
         dirty.append(f"line {line} ({name}) column {column}: {cell!r}")
         return int(match.group(1))

@@ -30,6 +30,8 @@ def sum_by_country(raw: RawSeries, exclude: tuple[str, ...] = ()) -> CountrySeri
     if unknown:
         raise UserError(f"{raw.path}: cannot exclude countries not in the file: {unknown}")
     names = sorted(set(raw.countries) - set(exclude))
+    if not names:
+        raise UserError(f"{raw.path}: excluding {list(exclude)} leaves no country")
     index = {name: i for i, name in enumerate(names)}
     values = np.zeros((len(names), len(raw.dates)), dtype=np.int64)
     for row, name in enumerate(raw.countries):

@@ -35,13 +35,16 @@ def resample_indices(labels: np.ndarray, strategy: str, seed: int) -> np.ndarray
         raise UserError(
             f"unknown imbalance strategy {strategy!r}; valid: {', '.join(IMBALANCE_STRATEGIES)}"
         )
+    if len(labels) == 0:  # nothing to balance (min/max of no class sizes would crash)
+        return np.arange(0)
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
     target = (max if strategy == "oversample" else min)(len(g) for g in groups)
-    picked = [
-        g if len(g) == target else rng.choice(g, size=target, replace=strategy == "oversample")
-        for g in groups
-    ]
+    if strategy == "oversample":  # keep every window once, then draw the extra copies
+        picked = [np.concatenate([g, rng.choice(g, size=target - len(g))]) for g in groups]
+    else:
+        picked = [g if len(g) == target else rng.choice(g, size=target, replace=False)
+                  for g in groups]
     return np.sort(np.concatenate(picked))
 
 
