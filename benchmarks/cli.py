@@ -122,10 +122,18 @@ def cmd_ui(args) -> int:
     return subprocess.call(command)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """Flag mistakes are one ``error:`` line (with a pointer to --help), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks",
-                                     description="Experiment-tracked benchmark suite.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineErrors(prog="python -m benchmarks",
+                           description="Experiment-tracked benchmark suite.")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                parser_class=OneLineErrors)
 
     run = sub.add_parser("run", help="run a grid file, tracked in MLflow")
     run.add_argument("grid", help="grid TOML file, e.g. benchmarks/grids/quick.toml")

@@ -114,28 +114,16 @@ def _expand_study(study: dict, where: str, overrides: dict[str, Any]) -> list[Ce
                 tree = merge(tree, _dotted_tree(key, value))
             tree = merge(tree, {"train": {"seed": seed}})
             config = build_config(task.config_class, tree, where=f"{where} config")
-            _check_names(config, where)
+            try:  # names, sizes and weights are checked now, before any run exists
+                task.check(config)
+            except UserError as exc:
+                raise UserError(f"{where}: {exc}") from None
             label = " ".join([f"{k.split('.')[-1]}={v}" for k, v in zip(keys, combo)]
                              + [f"seed={seed}"])
             cells.append(Cell(task=task.name, config=config, label=f"{task.name} {label}",
                               config_hash=config_hash(task.name, config),
                               group_hash=config_hash(task.name, config, ignore_seed=True)))
     return cells
-
-
-def _check_names(config: Any, where: str) -> None:
-    """Names looked up in registries are checked now, before any run exists."""
-    from benchmarks.training.optim import OPTIMIZERS
-    from models import model_names
-
-    name = getattr(getattr(config, "model", None), "name", None)
-    if name is not None and name not in model_names():
-        raise UserError(f"{where}: unknown model {name!r} (model.name); "
-                        f"valid models: {', '.join(model_names())}")
-    optimizer = getattr(getattr(config, "train", None), "optimizer", None)
-    if optimizer is not None and optimizer not in OPTIMIZERS:
-        raise UserError(f"{where}: unknown optimizer {optimizer!r} (train.optimizer); "
-                        f"valid: {', '.join(OPTIMIZERS)}")
 
 
 def _dotted_tree(dotted: str, value: Any) -> dict:

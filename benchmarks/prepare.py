@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.errors import UserError
 from datasets.covid import CovidData, CovidDataConfig, csv_text, load_covid
 from tracking import plots  # matplotlib only; no tracking store is touched
 
 
 def prepare_covid(config: CovidDataConfig, out_dir: Path) -> CovidData:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} is a file, not a folder")
     data = load_covid(config)
     correlation_rows = []
     for name, row in zip(data.countries, data.correlation):

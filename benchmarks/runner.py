@@ -46,11 +46,11 @@ class GridResult:
 
 
 def load_all_data(grid: Grid, data_dir: Path | None) -> dict[str, object]:
-    """Check every cell and load each distinct data config once, before any run exists."""
+    """Load each distinct data config once, before any run exists (cells were checked
+    when the grid was loaded)."""
     loaded: dict[str, object] = {}
     for cell in grid.cells:
         task = get_task(cell.task)
-        task.check(cell.config)
         key = data_key_of(cell)
         if key not in loaded:
             loaded[key] = task.load_data(cell.config, data_dir)

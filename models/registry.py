@@ -30,5 +30,6 @@ def model_names() -> list[str]:
 def build_model(name: str, **kwargs) -> nn.Module:
     """Build a registered model; an unknown name is a user error listing the valid ones."""
     if name not in _MODELS:
-        raise UserError(f"unknown model {name!r}; valid models: {', '.join(model_names())}")
+        raise UserError(f"unknown model {name!r} (model.name); "
+                        f"valid models: {', '.join(model_names())}")
     return _MODELS[name](**kwargs)

@@ -17,7 +17,8 @@ def build_optimizer(name: str, params, lr: float, momentum: float = 0.0,
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise UserError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+    raise UserError(f"unknown optimizer {name!r} (train.optimizer); "
+                    f"valid: {', '.join(OPTIMIZERS)}")
 
 
 def check_training(epochs: int, batch_size: int) -> None:
