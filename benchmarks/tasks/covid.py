@@ -16,8 +16,8 @@ from benchmarks.training.classification import classification_metrics, confusion
 from benchmarks.training.loop import BaseHook, fit
 from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
-from benchmarks.training.seeding import seed_everything
-from datasets.covid import CovidData, CovidDataConfig, WindowSet, csv_text, load_covid
+from benchmarks.training.seeding import seed_everything, single_thread
+from datasets.covid import CovidData, CovidDataConfig, csv_text, load_covid
 from datasets.imbalance import best_threshold, predict_rise
 from models import build_model
 from tracking import plots
@@ -61,24 +61,17 @@ def load_data(config: CovidConfig, data_dir: Path | None) -> CovidData:
     return load_covid(config.data, data_dir)
 
 
-def _p_rise(model: torch.nn.Module, x: np.ndarray, batch: int = 8192) -> np.ndarray:
-    """Softmax probability of 'rise' (used only for reporting and the decision rule)."""
+def _logits(model: torch.nn.Module, x: np.ndarray, batch: int = 8192) -> torch.Tensor:
     if len(x) == 0:
-        return np.zeros(0)
-    out = []
+        return torch.zeros(0, 2)
     with torch.no_grad():
-        for i in range(0, len(x), batch):
-            logits = model(torch.from_numpy(x[i : i + batch]))
-            out.append(torch.softmax(logits, dim=1)[:, 1].numpy())
-    return np.concatenate(out)
+        return torch.cat([model(torch.from_numpy(x[i : i + batch]))
+                          for i in range(0, len(x), batch)])
 
 
-def _loss(model, split: WindowSet, weight: torch.Tensor | None) -> float:
-    if len(split.y) == 0:
-        return float("nan")
-    with torch.no_grad():
-        logits = model(torch.from_numpy(split.x))
-        return float(F.cross_entropy(logits, torch.from_numpy(split.y), weight=weight))
+def _p_rise(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """Softmax probability of 'rise' (used only for reporting and the decision rule)."""
+    return torch.softmax(_logits(model, x), dim=1)[:, 1].numpy()
 
 
 def build(config: CovidConfig):
@@ -104,6 +97,12 @@ def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = Tru
     """
     seed_everything(config.train.seed)
     model, optimizer = build(config)
+    with single_thread():  # a net this small only loses time syncing threads
+        return _train_and_log(config, data, model, optimizer, tracker, progress, hooks)
+
+
+def _train_and_log(config: CovidConfig, data: CovidData, model, optimizer, tracker,
+                   progress: bool, hooks: tuple) -> dict:
     weights = data.loss_class_weights()
     weight = torch.from_numpy(weights) if weights is not None else None
     train_x = torch.from_numpy(data.train.x)
@@ -127,12 +126,14 @@ def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = Tru
         return loss, {}
 
     def evaluate(epoch: int) -> dict[str, float]:
-        probs = {name: _p_rise(model, s.x) for name, s in splits.items()}
+        logits = {name: _logits(model, s.x) for name, s in splits.items()}
+        probs = {name: torch.softmax(v, dim=1)[:, 1].numpy() for name, v in logits.items()}
         if data.config.decision == "val_threshold":
             state["threshold"] = best_threshold(probs["val"], data.validation.y)
         metrics = {"decision_threshold": state["threshold"]}
         for name, s in splits.items():
-            metrics[f"{name}_loss"] = _loss(model, s, weight)
+            metrics[f"{name}_loss"] = float(F.cross_entropy(
+                logits[name], torch.from_numpy(s.y), weight=weight))
             for key, value in classification_metrics(s.y, probs[name],
                                                      state["threshold"]).items():
                 metrics[f"{name}_{key}"] = value
