@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
+from PIL import Image
 
 from benchmarks.grid import load_grid
 from benchmarks.tasks.registry import get_task
@@ -145,3 +148,28 @@ def test_rerun_skips_finished_cells_and_export_matches_store(smoke_store):
             pytest.approx(run.data.metrics["test_f1"], abs=1e-6)
         assert float(row[header.index("logreg acc mean")]) == \
             pytest.approx(run.data.metrics["baseline_logreg_test_accuracy"], abs=1e-6)
+
+
+def test_export_writes_every_format_and_report_embeds_every_figure(smoke_store, tmp_path):
+    uri, env, _ = smoke_store
+    for fmt in ("csv", "md", "latex", "html"):
+        out = tmp_path / f"table.{fmt}"
+        result = run_cli(["export", "--experiment", "smoke", "--format", fmt, "--out", str(out),
+                          "--tracking-uri", uri], env)
+        assert result.returncode == 0, result.stderr
+        assert "lstm" in out.read_text()
+    assert r"\begin{tabular}" in (tmp_path / "table.latex").read_text()
+    assert "| model.name |" in (tmp_path / "table.md").read_text()
+
+    report = tmp_path / "report.html"
+    result = run_cli(["report", "--experiment", "smoke", "--out", str(report),
+                      "--tracking-uri", uri], env)
+    assert result.returncode == 0, result.stderr
+    page = report.read_text()
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    # correlation, 2 effect-of-L plots, 2 learning curves, map, confusion, 4 VAE figures
+    assert len(images) == 11
+    for blob in images:
+        with Image.open(io.BytesIO(base64.b64decode(blob))) as picture:
+            assert picture.size[0] > 100
+    assert "not recorded" not in page
