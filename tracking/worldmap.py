@@ -70,6 +70,9 @@ def rise_probability_map(names: list[str], iso2: list[str | None], p_rise,
     for (_, _, legend, _), values in zip(BANDS, series):
         chart.add(f"{legend} ({len(values)})", values,
                   formatter=lambda value: tooltip[value[0]])
+    if unmapped:
+        chart.title = (f"{title}\n{len(unmapped)} countries without a map shape are listed "
+                       "in world_map_unmapped.txt")
     svg = chart.render()
     png = cairosvg.svg2png(bytestring=svg)
     drawn = sum(len(v) for v in series)
