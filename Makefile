@@ -19,7 +19,8 @@ demo: setup
 	$(PY) -m benchmarks run benchmarks/grids/quick.toml
 	$(PY) -m benchmarks export --experiment quick --format md --out reports/quick.md
 	$(PY) -m benchmarks export --experiment quick --format csv --out reports/quick.csv
-	@echo "Tables in reports/; browse the runs with: $(PY) -m benchmarks ui"
+	$(PY) -m benchmarks report --experiment quick --out reports/quick.html
+	@echo "Tables and report in reports/; browse the runs with: $(PY) -m benchmarks ui"
 
 test: setup
 	$(PY) -m pytest -q
