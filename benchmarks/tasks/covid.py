@@ -17,6 +17,7 @@ from benchmarks.training.loop import BaseHook, fit
 from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
 from benchmarks.training.seeding import seed_everything, single_thread
+from benchmarks.training.train_config import TrainConfig
 from datasets.covid import CovidData, CovidDataConfig, csv_text, load_covid
 from datasets.imbalance import best_threshold, predict_rise
 from models import build_model
@@ -33,17 +34,6 @@ class RecurrentModelConfig:
     hidden_size: int = 2
     num_layers: int = 3
     dropout: float = 0.0
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 64
-    optimizer: str = "adam"  # adam | sgd
-    lr: float = 0.01
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    seed: int = 0
 
 
 @dataclass

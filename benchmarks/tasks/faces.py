@@ -20,6 +20,7 @@ from benchmarks.training.loop import BaseHook, fit
 from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
 from benchmarks.training.seeding import seed_everything
+from benchmarks.training.train_config import TrainConfig
 from benchmarks.training.vae_objective import (
     active_units,
     check_beta,
@@ -61,14 +62,9 @@ class VaeLossConfig:
 
 
 @dataclass
-class VaeTrainConfig:
+class VaeTrainConfig(TrainConfig):
     epochs: int = 5
-    batch_size: int = 64
-    optimizer: str = "adam"
     lr: float = 1e-3
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    seed: int = 0
 
 
 @dataclass
