@@ -17,6 +17,7 @@ import torch
 
 from benchmarks.config import flatten, to_dict
 from benchmarks.grid import Cell
+from benchmarks.interrupts import raise_interrupt
 from benchmarks.provenance import code_version, data_checksum
 from benchmarks.tasks.registry import get_task
 from benchmarks.toml_writer import to_toml
@@ -73,11 +74,7 @@ def pool_of(workers: int):
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
     _die_with_parent()
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, raise_interrupt)
 
 
 def _die_with_parent() -> None:

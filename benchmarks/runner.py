@@ -7,7 +7,6 @@ grid goes on; a cell already FINISHED under the same config hash is skipped unle
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from tqdm import tqdm
 from benchmarks.cell_run import data_key_of, pool_of, run_in_worker, run_one_cell
 from benchmarks.errors import UserError
 from benchmarks.grid import Cell, Grid
+from benchmarks.interrupts import sigterm_as_interrupt
 from benchmarks.provenance import code_version
 from benchmarks.tasks.registry import get_task
 from tracking.mlflow_runs import TrackingSession
@@ -81,7 +81,7 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
     result.parent_run_id = parent.run_id
     parent.log_text(grid.source, "grid.toml")
     parent.log_params({"n_cells": len(grid.cells), "fresh": fresh, "workers": workers})
-    restore = _sigterm_as_interrupt()
+    restore = sigterm_as_interrupt()
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet, file=sys.stderr,
                dynamic_ncols=True)
     try:
@@ -143,16 +143,3 @@ def _unique(cells: list[Cell]) -> list[Cell]:
 def _say(bar, quiet: bool, line: str) -> None:
     if not quiet:
         bar.write(line, file=sys.stderr)
-
-
-def _sigterm_as_interrupt():
-    """Treat SIGTERM like Ctrl-C so the running cell is marked KILLED, not left RUNNING."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, previous)
