@@ -108,7 +108,6 @@ class CovidData:
     validation: WindowSet
     test: WindowSet
     latest: np.ndarray  # float32 (countries, L): each country's last L days, scaled
-    rendered: dict = field(default_factory=dict, repr=False)  # figures shared by its cells
 
     @property
     def train_class_counts(self) -> np.ndarray:

@@ -80,19 +80,21 @@ def check(config: CovidConfig) -> None:
 
 
 def run_cell(config: CovidConfig, data: CovidData, tracker, progress: bool = True,
-             hooks: tuple = ()) -> dict:
+             hooks: tuple = (), artifacts: bool = True) -> dict:
     """Train one classifier, log per-epoch metrics, baselines and artifacts; return finals.
 
-    Extra ``hooks`` see every epoch's metrics (the tuner reports and prunes through them).
+    Extra ``hooks`` see every epoch's metrics (the tuner reports and prunes through them);
+    ``artifacts=False`` skips the figures, map and weights (tuning trials).
     """
     seed_everything(config.train.seed)
     model, optimizer = build(config)
     with single_thread():  # a net this small only loses time syncing threads
-        return _train_and_log(config, data, model, optimizer, tracker, progress, hooks)
+        return _train_and_log(config, data, model, optimizer, tracker, progress, hooks,
+                              artifacts)
 
 
 def _train_and_log(config: CovidConfig, data: CovidData, model, optimizer, tracker,
-                   progress: bool, hooks: tuple) -> dict:
+                   progress: bool, hooks: tuple, artifacts: bool) -> dict:
     weights = data.loss_class_weights()
     weight = torch.from_numpy(weights) if weights is not None else None
     train_x = torch.from_numpy(data.train.x)
@@ -140,7 +142,8 @@ def _train_and_log(config: CovidConfig, data: CovidData, model, optimizer, track
     bar.close()
     final.update(_baselines(data, seed=config.train.seed))
     tracker.log_metrics({k: v for k, v in final.items() if k.startswith("baseline_")}, step=0)
-    _log_artifacts(model, data, history, state["threshold"], tracker, config)
+    if artifacts:
+        _log_artifacts(model, data, history, state["threshold"], tracker, config)
     return final
 
 
@@ -160,6 +163,20 @@ def _baselines(data: CovidData, seed: int) -> dict[str, float]:
     return out
 
 
+_HEATMAPS: dict[tuple, bytes] = {}
+
+
+def _heatmap_png(data: CovidData, top_n: int | None) -> bytes:
+    """Draw each correlation heatmap once per process: it depends only on the file, the
+    date window and the count cleaning, not on windows, scaling or the model."""
+    c = data.config
+    key = (str(data.source), c.start, c.end, tuple(c.exclude), c.clip_negative, top_n)
+    if key not in _HEATMAPS:
+        _HEATMAPS[key] = plots.png_bytes(
+            plots.correlation_heatmap(data.correlation, data.countries, top_n=top_n))
+    return _HEATMAPS[key]
+
+
 def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: float,
                    tracker, config: CovidConfig) -> None:
     tracker.log_figure(plots.learning_curves(history, ("loss", "accuracy", "f1")),
@@ -168,10 +185,7 @@ def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: fl
     tracker.log_figure(plots.confusion_matrix(confusion(data.test.y, test_pred),
                                               title="Test windows"), "confusion_matrix.png")
     for name, top_n in (("correlation_heatmap.png", None), ("correlation_top25.png", 25)):
-        if name not in data.rendered:  # the same for every cell on this data: draw once
-            figure = plots.correlation_heatmap(data.correlation, data.countries, top_n=top_n)
-            data.rendered[name] = plots.png_bytes(figure)
-        tracker.log_bytes(data.rendered[name], name)
+        tracker.log_bytes(_heatmap_png(data, top_n), name)
     latest = _p_rise(model, data.latest)
     world = rise_probability_map(
         data.countries, data.iso2(), latest,
