@@ -92,7 +92,8 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
                 for cell in todo
             )
             _collect(outcomes, result, bar, quiet)
-        else:
+        else:  # biggest cells first, so no worker is left alone with a long tail
+            todo.sort(key=lambda cell: -get_task(cell.task).cost)
             jobs = [(tracking_uri, experiment_id, parent.run_id, cell, data_dir) for cell in todo]
             pool = pool_of(workers)
             try:

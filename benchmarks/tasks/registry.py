@@ -24,6 +24,7 @@ class Task:
     load_data: Callable[[Any, Any], Any]
     run_cell: Callable[..., dict[str, float]]
     check: Callable[[Any], None]
+    cost: float = 1.0  # rough relative cost of a cell: parallel grids start the big ones first
 
 
 _TASKS: dict[str, Task] = {}
