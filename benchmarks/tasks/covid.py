@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from benchmarks.tasks.registry import Task, register_task
 from benchmarks.training.baselines import logistic_p_rise, majority_p_rise
 from benchmarks.training.classification import classification_metrics, confusion
-from benchmarks.training.loop import BaseHook, fit
+from benchmarks.training.loop import RecordEpochs, fit
 from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
 from benchmarks.training.seeding import seed_everything, single_thread
@@ -131,14 +131,9 @@ def _train_and_log(config: CovidConfig, data: CovidData, model, optimizer, track
                 metrics[f"{name}_{key}"] = value
         return metrics
 
-    class LogEpoch(BaseHook):
-        def on_epoch_end(self, epoch, metrics):
-            history.add(epoch, metrics)
-            tracker.log_metrics(metrics, step=epoch)
-
     bar = EpochProgress(config.train.epochs, enabled=progress)
     final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
-                hooks=[LogEpoch(), bar, *hooks])
+                hooks=[RecordEpochs(history, tracker), bar, *hooks])
     bar.close()
     final.update(_baselines(data, seed=config.train.seed))
     tracker.log_metrics({k: v for k, v in final.items() if k.startswith("baseline_")}, step=0)

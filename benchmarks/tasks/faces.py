@@ -18,7 +18,7 @@ import torch
 
 from benchmarks.errors import UserError
 from benchmarks.tasks.registry import Task, register_task
-from benchmarks.training.loop import BaseHook, fit
+from benchmarks.training.loop import RecordEpochs, fit
 from benchmarks.training.optim import build_optimizer, check_training
 from benchmarks.training.progress import EpochProgress
 from benchmarks.training.seeding import seed_everything
@@ -265,7 +265,7 @@ def _train_and_log(config: FacesConfig, data: FacesData, tracker, progress: bool
                                                               k=config.loss.iw_samples).mean())
         return metrics
 
-    class Log(BaseHook):
+    class Log(RecordEpochs):
         def on_batch_end(self, iteration, values):
             for key, value in values.items():
                 running[key].append(value)
@@ -273,13 +273,9 @@ def _train_and_log(config: FacesConfig, data: FacesData, tracker, progress: bool
             iterations.add(iteration, point)
             tracker.log_metrics(point, step=iteration)
 
-        def on_epoch_end(self, epoch, metrics):
-            history.add(epoch, metrics)
-            tracker.log_metrics(metrics, step=epoch)
-
     bar = EpochProgress(config.train.epochs, enabled=progress)
     final = fit(model, optimizer, step, batches, evaluate, config.train.epochs,
-                hooks=[Log(), bar, *hooks])
+                hooks=[Log(history, tracker), bar, *hooks])
     bar.close()
     if artifacts:
         _log_artifacts(model, data, history, iterations, per_epoch, config, tracker)

@@ -35,6 +35,18 @@ class BaseHook:
         pass
 
 
+class RecordEpochs(BaseHook):
+    """Keep each epoch's metrics in ``history`` and send them to the tracker (step = epoch)."""
+
+    def __init__(self, history, tracker) -> None:
+        self.history = history
+        self.tracker = tracker
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.history.add(epoch, metrics)
+        self.tracker.log_metrics(metrics, step=epoch)
+
+
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
