@@ -172,9 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tracking-uri")
     report.set_defaults(func=cmd_report)
 
+    from benchmarks.perf import add_perf_parser
     from benchmarks.tune import add_tune_parser
 
     add_tune_parser(sub)
+    add_perf_parser(sub)
 
     ui = sub.add_parser("ui", help="start the MLflow UI on the local store")
     ui.add_argument("--port", type=int, default=5000)
