@@ -44,14 +44,14 @@ class Plan:
     covid_epochs: int  # epochs of each COVID cell in the tracking comparison
     covid_repeats: int  # on/off pairs
     faces_limit: int  # images for the faces trainer and data path
-    faces_rounds: int  # alternating suite / minimal / in-memory epochs
+    faces_rounds: int  # rounds of suite / minimal / in-memory epochs, order rotating
     matmul_n: int
     vae_steps: int  # timed VAE steps per variant and round
     vae_rounds: int
     vae_ablation: bool
     windows_repeats: int
     grid_epochs: int | None  # None = quick.toml's own
-    grid_cells: int  # the first N COVID cells of quick.toml
+    grid_cells: int  # COVID cells of quick.toml (fewer than all: one window's)
     memory_limit: int  # 0 = all 6,000
     memory_val_fraction: float
     memory_epochs: int
@@ -84,8 +84,7 @@ def sections(plan: Plan, data_dir: Path | None) -> list[tuple[str, Callable[[], 
          lambda: train.measure_covid(data_dir, plan.covid_rounds, plan.covid_epochs,
                                      plan.covid_repeats)),
         ("1+3 faces trainer and data path",
-         lambda: train.measure_faces(data_dir, plan.faces_limit, plan.faces_rounds,
-                                     threads)),
+         lambda: train.measure_faces(data_dir, plan.faces_limit, plan.faces_rounds)),
         ("3 COVID windows", lambda: system.measure_windows(data_dir, plan.windows_repeats)),
         ("4 grid", lambda: system.measure_grid(data_dir, plan.grid_epochs, plan.grid_cells)),
         ("6 memory", lambda: system.measure_memory(data_dir, plan.memory_limit,

@@ -320,7 +320,7 @@ def measure_memory(data_dir: Path | None, limit: int, val_fraction: float, epoch
     images = "all" if limit == 0 else str(limit)
     row = Row("6 memory", f"faces run ({images} images, {epochs} epoch(s)), own process",
               f"{peak_gb:.2f} GB peak RSS", "", peak_gb, MEMORY_TARGET,
-              f"{threads} (OMP_NUM_THREADS)", load,
+              f"the cell's own (OMP_NUM_THREADS={threads})", load,
               f"python -m benchmarks run, val_fraction={val_fraction}, iw_images={iw_images}; "
               f"ru_maxrss (RUSAGE_CHILDREN of a small launcher); {seconds:.0f} s wall")
     if code != 0:

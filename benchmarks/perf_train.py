@@ -45,6 +45,7 @@ class Training:
     step: object
     batches: object
     hooks: list
+    threads: int  # intra-op threads the cell trains on
 
     def run_epoch(self, clock: StepClock | None = None) -> float:
         """One epoch through ``fit`` with the cell's step, batches and hooks; seconds."""
@@ -56,12 +57,13 @@ class Training:
 
 
 def capture_training(task, config, data) -> Training:
-    """Run ``task.run_cell`` (tracking off) until it calls ``fit``; keep fit's arguments."""
+    """Run ``task.run_cell`` (tracking off) until it calls ``fit``; keep fit's arguments
+    and the number of threads the cell set for training."""
     captured: dict = {}
 
     def spy(model, optimizer, step, batches, evaluate, epochs, hooks=()):
         captured.update(model=model, optimizer=optimizer, step=step, batches=batches,
-                        hooks=list(hooks))
+                        hooks=list(hooks), threads=torch.get_num_threads())
         raise _Captured
 
     real = task.fit
@@ -110,12 +112,12 @@ class MinimalCovid:
         return time.perf_counter() - start
 
 
-def measure_covid_trainer(data, rounds: int) -> list[Row]:
+def measure_covid_trainer(data, rounds: int) -> tuple[list[Row], int]:
     config = covid_config(epochs=1)
     load = load1()
     suite, minimal = [], []
-    with torch_threads(1):  # what the cell itself runs on
-        training = capture_training(covid, config, data)
+    training = capture_training(covid, config, data)
+    with torch_threads(training.threads):  # what the cell itself trains on
         textbook = MinimalCovid(config, data)
         training.run_epoch()  # warm-up
         textbook.run_epoch()
@@ -129,11 +131,12 @@ def measure_covid_trainer(data, rounds: int) -> list[Row]:
     n = len(data.train_indices(seed=0))
     suite_rate, minimal_rate = n / median(suite), n / median(minimal)
     paired = median([m / s for s, m in zip(suite, minimal)])
-    return [Row("1 trainer", "COVID LSTM L=14 batch 64: fit vs minimal loop",
-                f"{suite_rate:,.0f} windows/s", f"{minimal_rate:,.0f} windows/s", paired,
-                TRAINER_TARGET, "1 (as the cell)", load,
-                f"median epochs; value = median of {rounds} paired epoch ratios (order "
-                f"alternating) after 1 warm-up; {n} windows/epoch")]
+    row = Row("1 trainer", "COVID LSTM L=14 batch 64: fit vs minimal loop",
+              f"{suite_rate:,.0f} windows/s", f"{minimal_rate:,.0f} windows/s", paired,
+              TRAINER_TARGET, f"{training.threads} (as the cell)", load,
+              f"median epochs; value = median of {rounds} paired epoch ratios (order "
+              f"alternating) after 1 warm-up; {n} windows/epoch")
+    return [row], training.threads
 
 
 # ---- COVID: tracking on vs off -----------------------------------------------------------
@@ -196,7 +199,7 @@ def timed_cell(task, config, data, tracker, finish=None, setup: float = 0.0) -> 
                       after_tracking=timed.seconds - clock.tracking)
 
 
-def measure_tracking(data, epochs: int, repeats: int) -> list[Row]:
+def measure_tracking(data, epochs: int, repeats: int, threads: int) -> list[Row]:
     """A whole COVID cell with a RunTracker on a temporary sqlite store vs NullTracker.
 
     Two measures: the seconds spent inside the tracker's calls (exact, unaffected by a
@@ -208,7 +211,7 @@ def measure_tracking(data, epochs: int, repeats: int) -> list[Row]:
     config = covid_config(epochs)
     load = load1()
     off, on = [], []
-    with tempfile.TemporaryDirectory(prefix="perf-tracking-") as tmp, torch_threads(1):
+    with tempfile.TemporaryDirectory(prefix="perf-tracking-") as tmp:
         session = TrackingSession(sqlite_uri(Path(tmp) / "mlflow.db"))
         experiment = session.experiment_id("perf-tracking")
 
@@ -229,7 +232,7 @@ def measure_tracking(data, epochs: int, repeats: int) -> list[Row]:
     def med(runs, key):
         return median([getattr(t, key) for t in runs])
 
-    threads = "1 (as the cell)"
+    threads = f"{threads} (as the cell)"
     name = "COVID cell, MLflow sqlite"
     loop_in, loop_rest = med(on, "loop_tracking") / epochs, (
         med(on, "loop") - med(on, "loop_tracking")) / epochs
@@ -268,7 +271,8 @@ def measure_tracking(data, epochs: int, repeats: int) -> list[Row]:
 def measure_covid(data_dir: Path | None, rounds: int, epochs: int, repeats: int) -> list[Row]:
     """Section 1 (COVID trainer) and section 2 (tracking overhead) on one loaded dataset."""
     data = covid.load_data(covid_config(epochs), data_dir)
-    return measure_covid_trainer(data, rounds) + measure_tracking(data, epochs, repeats)
+    rows, threads = measure_covid_trainer(data, rounds)
+    return rows + measure_tracking(data, epochs, repeats, threads)
 
 
 # ---- faces: trainer vs minimal loop, adapter vs in-memory tensor -------------------------
@@ -308,7 +312,7 @@ class MinimalFaces:
         return times
 
 
-def measure_faces(data_dir: Path | None, limit: int, rounds: int, threads: int) -> list[Row]:
+def measure_faces(data_dir: Path | None, limit: int, rounds: int) -> list[Row]:
     """Section 1 (faces trainer) and section 3 (image adapter vs a tensor in memory)."""
     config = faces_config(limit)
     faces.load_data(config, data_dir)  # warm-up: on a cold cache this decodes and stores
@@ -323,24 +327,29 @@ def measure_faces(data_dir: Path | None, limit: int, rounds: int, threads: int) 
     n, batch = len(data.train), config.train.batch_size
     load = load1()
     steps: dict[str, list[float]] = {"adapter": [], "minimal": [], "memory": []}
-    with torch_threads(threads), faces.reuse_freed_memory():  # as the cell runs
-        suites = {"adapter": capture_training(faces, config, data),
-                  "memory": capture_training(faces, config, in_memory)}
+    suites = {"adapter": capture_training(faces, config, data),
+              "memory": capture_training(faces, config, in_memory)}
+    threads = suites["adapter"].threads
+    with torch_threads(threads), faces.reuse_freed_memory():  # as the cell trains
         textbook = MinimalFaces(config, data.train)
+        suites["adapter"].run_epoch()  # warm-up: the heap grows to its working size
+        names = list(steps)
         for round_ in range(rounds):
-            clocks = {"adapter": StepClock(), "memory": StepClock()}
-            suites["adapter"].run_epoch(clocks["adapter"])
-            times = {"minimal": textbook.run_epoch()}
-            suites["memory"].run_epoch(clocks["memory"])
-            times.update({k: c.step_seconds(n, batch) for k, c in clocks.items()})
-            for name, values in times.items():
-                steps[name] += values[1:] if round_ == 0 else values  # first: warm-up
+            for name in names[round_ % 3:] + names[: round_ % 3]:  # order rotates
+                if name == "minimal":
+                    times = textbook.run_epoch()
+                else:
+                    clock = StepClock()
+                    suites[name].run_epoch(clock)
+                    times = clock.step_seconds(n, batch)
+                steps[name] += times[1:]  # each epoch's first step: a warm-up
     minimal = steps["minimal"]
     suite_rate, minimal_rate = batch / median(steps["adapter"]), batch / median(minimal)
-    common = f"{n} training images; {rounds} alternating epoch(s), first step dropped"
+    common = (f"{n} training images; after a warm-up epoch, {rounds} round(s) of one epoch "
+              "each, order rotating, first step of each dropped")
     rows = [Row("1 trainer", "faces vae_fc batch 64: fit vs minimal loop",
                 f"{suite_rate:.1f} images/s", f"{minimal_rate:.1f} images/s",
-                suite_rate / minimal_rate, TRAINER_TARGET, str(threads), load,
+                suite_rate / minimal_rate, TRAINER_TARGET, f"{threads} (as the cell)", load,
                 f"median step of {len(steps['adapter'])} vs {len(minimal)}; {common}")]
     epoch_steps = n / batch
     adapter_epoch = median(load_seconds) + epoch_steps * median(steps["adapter"])
@@ -348,7 +357,7 @@ def measure_faces(data_dir: Path | None, limit: int, rounds: int, threads: int) 
     rows.append(Row(
         "3 data path", "faces fed by the image adapter (cache warm) vs a tensor in memory",
         f"{n / adapter_epoch:.1f} images/s", f"{n / memory_epoch:.1f} images/s",
-        memory_epoch / adapter_epoch, DATA_TARGET, str(threads), load,
+        memory_epoch / adapter_epoch, DATA_TARGET, f"{threads} (as the cell)", load,
         f"epoch = adapter load ({median(load_seconds):.2f} s, median of 3) + steps; "
         f"{common}"))
     return rows
