@@ -322,7 +322,7 @@ def measure_faces(data_dir: Path | None, limit: int, rounds: int) -> list[Row]:
         data = faces.load_data(config, data_dir)
         load_seconds.append(time.perf_counter() - start)
     in_memory = faces.FacesData(source=data.source, names=data.names,
-                                train=torch.rand(data.train.shape), val=data.val.clone(),
+                                train=torch.rand(data.train.shape), val=data.val,
                                 from_cache=False)
     n, batch = len(data.train), config.train.batch_size
     load = load1()
@@ -331,7 +331,7 @@ def measure_faces(data_dir: Path | None, limit: int, rounds: int) -> list[Row]:
               "memory": capture_training(faces, config, in_memory)}
     threads = suites["adapter"].threads
     with torch_threads(threads), faces.reuse_freed_memory():  # as the cell trains
-        textbook = MinimalFaces(config, data.train)
+        textbook = MinimalFaces(config, data.train[:])  # float, as a textbook keeps it
         suites["adapter"].run_epoch()  # warm-up: the heap grows to its working size
         names = list(steps)
         for round_ in range(rounds):

@@ -245,3 +245,32 @@ def to_float_tensor(images: np.ndarray) -> torch.Tensor:
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"expected uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
+
+
+class UnitImages:
+    """Images kept as uint8 (N, 3, H, W) that read as float32 in [0, 1], like
+    ``to_float_tensor``'s output (the same values): a quarter of the memory of float
+    storage (all 6,000 64x64 faces: 74 MB instead of 295 MB). Only what is read converts."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        to_float_tensor(images[:0])  # same checks, nothing converted
+        self.bytes = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+    def __len__(self) -> int:
+        return len(self.bytes)
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.bytes.shape
+
+    def __getitem__(self, index) -> torch.Tensor:
+        return _unit_float(self.bytes[index])
+
+    def split(self, size: int):
+        """Float batches of at most ``size`` images, in order."""
+        for chunk in self.bytes.split(size):
+            yield _unit_float(chunk)
+
+
+def _unit_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div_(255.0)

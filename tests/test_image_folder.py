@@ -14,6 +14,7 @@ from PIL import Image
 
 from benchmarks.errors import UserError
 from datasets.image_folder import (
+    UnitImages,
     load_image_folder,
     split_indices,
     to_float_tensor,
@@ -74,6 +75,21 @@ def test_to_float_tensor_layout_and_range(faces):
     assert t.shape == (4, 3, 64, 64) and t.dtype == torch.float32
     assert 0.0 <= t.min() and t.max() <= 1.0
     assert t[2, 1, 5, 9].item() == pytest.approx(faces.images[2, 5, 9, 1] / 255.0)
+
+
+def test_unit_images_read_exactly_as_float_tensor_from_a_quarter_of_the_bytes(faces):
+    images = UnitImages(faces.images)
+    full = to_float_tensor(faces.images)
+    assert len(images) == 50 and images.shape == (50, 3, 64, 64)
+    assert images.bytes.dtype == torch.uint8
+    assert images.bytes.untyped_storage().nbytes() * 4 == full.untyped_storage().nbytes()
+    order = torch.tensor([7, 0, 31])
+    assert torch.equal(images[order], full[order])  # bit for bit, as training reads it
+    assert torch.equal(images[:5], full[:5])
+    chunks = list(images.split(16))
+    assert [len(c) for c in chunks] == [16, 16, 16, 2]
+    assert torch.equal(torch.cat(chunks), full)
+    assert images[3, 0, 5, 9].item() == faces.images[3, 5, 9, 0] / np.float32(255.0)
 
 
 # --- bad and unusual inputs --------------------------------------------------------------

@@ -30,7 +30,7 @@ from benchmarks.training.vae_objective import (
     importance_weighted_nll,
     vae_loss,
 )
-from datasets.image_folder import load_image_folder, split_indices, to_float_tensor
+from datasets.image_folder import UnitImages, load_image_folder, split_indices
 from models import build_model
 from models.vae import check_image_size
 from tracking import plots
@@ -84,8 +84,8 @@ class FacesConfig:
 class FacesData:
     source: Path
     names: list[str]
-    train: torch.Tensor  # float (N, 3, S, S) in [0, 1]
-    val: torch.Tensor
+    train: UnitImages  # (N, 3, S, S), read as float in [0, 1]; a float tensor works too
+    val: UnitImages
     from_cache: bool
 
 
@@ -113,12 +113,12 @@ def load_data(config: FacesConfig, data_dir: Path | None) -> FacesData:
                                        config.data.split_seed)
     if len(val_idx) == 0:
         raise UserError("data.val_fraction must leave at least one validation image")
-    tensor = to_float_tensor(images.images)
-    return FacesData(source=folder, names=images.names, train=tensor[train_idx],
-                     val=tensor[val_idx], from_cache=images.from_cache)
+    return FacesData(source=folder, names=images.names,
+                     train=UnitImages(images.images[train_idx]),
+                     val=UnitImages(images.images[val_idx]), from_cache=images.from_cache)
 
 
-def _evaluate_loss(model, images: torch.Tensor, beta: float, batch: int = 256) -> dict:
+def _evaluate_loss(model, images: UnitImages, beta: float, batch: int = 256) -> dict:
     """Loss terms averaged over ``images`` (one posterior sample each), nats per image."""
     totals = dict.fromkeys(LOSS_TERMS, 0.0)
     for x in images.split(batch):
@@ -263,7 +263,7 @@ def _train_and_log(config: FacesConfig, data: FacesData, tracker, progress: bool
         for values in running.values():
             values.clear()
         metrics.update({f"val_{k}": v for k, v in _evaluate_loss(model, data.val, beta).items()})
-        metrics["val_active_units"] = float(active_units(model, data.val))
+        metrics["val_active_units"] = float(active_units(model, data.val.split(256)))
         iw = data.val[: config.loss.iw_images]
         metrics["val_iw_nll"] = float(importance_weighted_nll(
             model, iw, k=config.loss.iw_samples, max_images=IW_DECODES_AT_ONCE).mean())
