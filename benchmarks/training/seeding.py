@@ -15,8 +15,8 @@ def seed_everything(seed: int) -> None:
 
 @contextmanager
 def single_thread():
-    """Train on one thread: on these 2-core machines intra-op threads cost more than they
-    save (measured: 1.5 s vs 4.6 s per COVID epoch; 0.77 s vs 1.89 s per VAE step)."""
+    """Train tiny models on one thread: intra-op threads cost more than they save there
+    (measured: 1.5 s vs 4.6 s per COVID epoch on a busy 2-core machine)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
