@@ -74,7 +74,16 @@ def pool_of(workers: int):
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
     _die_with_parent()
-    signal.signal(signal.SIGTERM, raise_interrupt)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the workers too
+        signal.signal(signum, _on_stop_signal)
+
+
+def _on_stop_signal(signum, frame):
+    """Inside a cell: interrupt it, so it ends KILLED. Idle: exit at once and quietly
+    (the pool's own loop would print a traceback for an interrupt it never expects)."""
+    if _WORKER.get("in_cell"):
+        raise_interrupt(signum, frame)
+    os._exit(128 + signum)
 
 
 def _die_with_parent() -> None:
@@ -97,5 +106,11 @@ def run_in_worker(job) -> Outcome:
     if key not in _WORKER["data"]:
         _WORKER["data"][key] = get_task(cell.task).load_data(
             cell.config, Path(data_dir) if data_dir else None)
-    return run_one_cell(_WORKER["session"], experiment_id, parent_run_id, cell,
-                        _WORKER["data"][key], progress=False)
+    _WORKER["in_cell"] = True
+    try:
+        return run_one_cell(_WORKER["session"], experiment_id, parent_run_id, cell,
+                            _WORKER["data"][key], progress=False)
+    except KeyboardInterrupt:  # the cell is recorded KILLED; the runner is stopping
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _WORKER["in_cell"] = False

@@ -106,3 +106,23 @@ def test_two_workers_run_every_cell_once(tmp_path, data_dir):
     assert {r.info.status for r in runs} == {"FINISHED"}
     owners = {r.data.tags["owner"].split(":")[1] for r in runs}
     assert str(runner.pid) not in owners  # the cells ran in worker processes
+
+
+def test_sigterm_with_workers_marks_running_cells_killed_quietly(tmp_path, data_dir):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(models='["rnn", "lstm", "gru"]'))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    runner = start_runner(grid, uri, data_dir, "--workers", "2")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # wait until the workers are inside cells
+        if Counter(r.info.status for r in cell_runs(uri))["RUNNING"] >= 1:
+            break
+        assert runner.poll() is None, runner.communicate()
+        time.sleep(0.2)
+    runner.send_signal(signal.SIGTERM)  # the runner only, as `kill PID` would
+    _out, err = runner.communicate(timeout=120)
+    assert runner.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("interrupted:")
+    statuses = Counter(r.info.status for r in cell_runs(uri))
+    assert statuses["KILLED"] >= 1 and statuses["RUNNING"] == 0, statuses
