@@ -16,7 +16,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m benchmarks run benchmarks/grids/quick.toml
+	$(PY) -m benchmarks run benchmarks/grids/quick.toml --workers 2
 	$(PY) -m benchmarks export --experiment quick --format md --out reports/quick.md
 	$(PY) -m benchmarks export --experiment quick --format csv --out reports/quick.csv
 	$(PY) -m benchmarks report --experiment quick --out reports/quick.html

@@ -93,6 +93,7 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
             )
             _collect(outcomes, result, bar, quiet)
         else:  # biggest cells first, so no worker is left alone with a long tail
+            data.clear()  # it was loaded to check it; each worker loads what its cells need
             todo.sort(key=lambda cell: -get_task(cell.task).cost)
             jobs = [(tracking_uri, experiment_id, parent.run_id, cell, data_dir) for cell in todo]
             pool = pool_of(workers)
