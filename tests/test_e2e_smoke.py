@@ -117,6 +117,9 @@ def test_faces_cell_logs_elbo_terms_and_images(smoke_store):
     assert m["val_neg_elbo"] == pytest.approx(m["val_recon"] + m["val_kl"], rel=1e-5)
     assert m["val_objective"] == pytest.approx(m["val_neg_elbo"], rel=1e-6)  # KL weight 1
     assert 0 <= m["val_active_units"] <= 32
+    iw = client.get_metric_history(faces.info.run_id, "val_iw_nll")
+    assert [p.step for p in iw] == [1]  # once, for the trained model (1 epoch)
+    assert np.isfinite(iw[0].value) and iw[0].value > 0
     iterations = client.get_metric_history(faces.info.run_id, "iter_train_neg_elbo")
     assert [p.step for p in iterations] == list(range(1, len(iterations) + 1))
     assert len(iterations) == 6  # 192 training images / batch 32

@@ -113,6 +113,61 @@ def test_importance_weighted_nll_chunks_batch_and_samples(small_vae):
         importance_weighted_nll(small_vae, x, k=0)
 
 
+def test_importance_weighted_nll_does_not_depend_on_the_decode_bound(small_vae):
+    """Decoding 7 images at a time (5 chunks of one sample each) gives the estimate of one
+    decode of all 35, and every chunk reuses one encoding of the batch."""
+    x = torch.rand(7, 3, 16, 16, generator=torch.Generator().manual_seed(5))
+    encodes = []
+    real_encode = small_vae.encode
+
+    def counting_encode(images):
+        encodes.append(len(images))
+        return real_encode(images)
+
+    small_vae.encode = counting_encode
+    try:
+        torch.manual_seed(6)
+        chunked = importance_weighted_nll(small_vae, x, k=5, max_images=7)
+        torch.manual_seed(6)
+        whole = importance_weighted_nll(small_vae, x, k=5, max_images=35)
+    finally:
+        del small_vae.encode
+    assert encodes == [7, 7]
+    torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-3)
+
+
+def test_importance_weighted_nll_with_one_sample_is_the_negative_elbo_of_that_sample():
+    """k = 1: -log w = recon NLL + log q(z|x) - log p(z) for the one z drawn, which for a
+    decoder that ignores z is the recon NLL plus a hand-computable Gaussian term."""
+    model = _ConstantDecoderVae(mu=0.5, logvar=math.log(0.25), pixel=0.8)
+    x = torch.full((2, 3, 2, 2), 1.0)
+    torch.manual_seed(7)
+    out = importance_weighted_nll(model, x, k=1)
+    torch.manual_seed(7)
+    eps = torch.randn(1, 2, 1)
+    z = 0.5 + 0.5 * eps
+    log_q = -0.5 * (eps**2 + math.log(0.25) + math.log(2 * math.pi))
+    log_p = -0.5 * (z**2 + math.log(2 * math.pi))
+    expected = 12 * -math.log(0.8) + (log_q - log_p).view(2)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+class _ConstantDecoderVae(nn.Module):
+    """encode -> fixed (mu, logvar) in one latent dim; decode -> every pixel ``pixel``."""
+
+    def __init__(self, mu: float, logvar: float, pixel: float) -> None:
+        super().__init__()
+        self.mu, self.logvar, self.pixel = mu, logvar, pixel
+        self.anchor = nn.Parameter(torch.zeros(1))
+
+    def encode(self, x):
+        n = len(x)
+        return torch.full((n, 1), self.mu), torch.full((n, 1), self.logvar)
+
+    def decode(self, z):
+        return torch.full((len(z), 3, 2, 2), self.pixel)
+
+
 def test_active_units_zero_when_mean_head_is_zeroed():
     torch.manual_seed(0)
     model = build_model("vae_conv", image_size=16, latent_dim=8)

@@ -99,23 +99,27 @@ def active_units(model: nn.Module, data: torch.Tensor | Iterable, threshold: flo
     return int((variance > threshold).sum().item())
 
 
-def _log_weights(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
-    """log p(x|z) + log p(z) - log q(z|x) for ``samples`` draws per image -> (samples, B)."""
-    mu, logvar = model.encode(x)
-    eps = torch.randn((samples, *mu.shape), device=mu.device, dtype=mu.dtype)
+def _log_weights(model: nn.Module, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                 eps: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) + log p(z) - log q(z|x) for z = mu + sigma * eps, eps (samples, B, latent)
+    -> (samples, B)."""
     z = mu + torch.exp(0.5 * logvar) * eps
     log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(dim=-1)
     log_p_z = -0.5 * (z.pow(2) + _LOG_2PI).sum(dim=-1)
     recon = model.decode(z.flatten(0, 1))
-    x_rep = x.expand(samples, *x.shape).flatten(0, 1)
-    log_p_x = -bernoulli_nll_per_image(recon, x_rep).view(samples, -1)
+    x_rep = x.expand(eps.shape[0], *x.shape).flatten(0, 1)
+    log_p_x = -bernoulli_nll_per_image(recon, x_rep).view(eps.shape[0], -1)
     return log_p_x + log_p_z - log_q
 
 
 def _iw_nll_batch(model: nn.Module, x: torch.Tensor, k: int, max_images: int) -> torch.Tensor:
-    """IWAE estimate for one batch, decoding at most ``max_images`` images at a time."""
+    """IWAE estimate for one batch: encode it once and draw all k samples at once, then
+    decode at most ``max_images`` images at a time, so the memory bound changes neither
+    the cost of encoding nor the random draws."""
+    mu, logvar = model.encode(x)
+    eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
     per_chunk = max(1, max_images // x.shape[0])
-    chunks = [_log_weights(model, x, min(per_chunk, k - start)) for start in range(0, k, per_chunk)]
+    chunks = [_log_weights(model, x, mu, logvar, e) for e in eps.split(per_chunk)]
     return -(torch.logsumexp(torch.cat(chunks), dim=0) - math.log(k))
 
 
