@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,54 +64,48 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
     if workers < 1:
         raise UserError(f"--workers must be >= 1, got {workers}")
     started = time.monotonic()
-    data = load_all_data(grid, data_dir)
-    session = TrackingSession(tracking_uri)
-    experiment_id = session.experiment_id(grid.experiment)
-    result = GridResult(stale=session.fail_stale_runs(experiment_id))
-    todo = []
-    for cell in _unique(grid.cells):
-        if not fresh and session.finished_run(experiment_id, cell.config_hash):
-            result.skipped.append(cell.label)
-        elif session.running_elsewhere(experiment_id, cell.config_hash):
-            result.busy.append(cell.label)
-        else:
-            todo.append(cell)
-    parent = session.start_run(experiment_id, f"grid {grid_name or grid.experiment}",
-                               {"run_kind": "grid", "grid_file": grid_name,
-                                "code_version": code_version()})
-    result.parent_run_id = parent.run_id
-    parent.log_text(grid.source, "grid.toml")
-    parent.log_params({"n_cells": len(grid.cells), "fresh": fresh, "workers": workers})
-    restore = sigterm_as_interrupt()
-    bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet, file=sys.stderr,
-               dynamic_ncols=True)
-    try:
-        if workers == 1:
-            outcomes = (
-                run_one_cell(session, experiment_id, parent.run_id, cell,
-                             data[data_key_of(cell)], progress=not quiet)
-                for cell in todo
-            )
+    with _worker_pool(workers) as pool:  # workers start up while the data is checked
+        data = load_all_data(grid, data_dir)
+        session = TrackingSession(tracking_uri)
+        experiment_id = session.experiment_id(grid.experiment)
+        result = GridResult(stale=session.fail_stale_runs(experiment_id))
+        todo = []
+        for cell in _unique(grid.cells):
+            if not fresh and session.finished_run(experiment_id, cell.config_hash):
+                result.skipped.append(cell.label)
+            elif session.running_elsewhere(experiment_id, cell.config_hash):
+                result.busy.append(cell.label)
+            else:
+                todo.append(cell)
+        parent = session.start_run(experiment_id, f"grid {grid_name or grid.experiment}",
+                                   {"run_kind": "grid", "grid_file": grid_name,
+                                    "code_version": code_version()})
+        result.parent_run_id = parent.run_id
+        parent.log_text(grid.source, "grid.toml")
+        parent.log_params({"n_cells": len(grid.cells), "fresh": fresh, "workers": workers})
+        restore = sigterm_as_interrupt()
+        bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet,
+                   file=sys.stderr, dynamic_ncols=True)
+        try:
+            if pool is None:
+                outcomes = (
+                    run_one_cell(session, experiment_id, parent.run_id, cell,
+                                 data[data_key_of(cell)], progress=not quiet)
+                    for cell in todo
+                )
+            else:  # biggest cells first, so no worker is left alone with a long tail
+                data.clear()  # it was loaded to check it; each worker loads what it needs
+                todo.sort(key=lambda cell: -get_task(cell.task).cost)
+                jobs = [(tracking_uri, experiment_id, parent.run_id, cell, data_dir)
+                        for cell in todo]
+                outcomes = pool.imap_unordered(run_in_worker, jobs)
             _collect(outcomes, result, bar, quiet)
-        else:  # biggest cells first, so no worker is left alone with a long tail
-            data.clear()  # it was loaded to check it; each worker loads what its cells need
-            todo.sort(key=lambda cell: -get_task(cell.task).cost)
-            jobs = [(tracking_uri, experiment_id, parent.run_id, cell, data_dir) for cell in todo]
-            pool = pool_of(workers)
-            try:
-                _collect(pool.imap_unordered(run_in_worker, jobs), result, bar, quiet)
-                pool.close()  # let workers exit on their own, not by SIGTERM
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
-    except KeyboardInterrupt as exc:
-        parent.fail(exc, status="KILLED")
-        raise
-    finally:
-        bar.close()
-        restore()
+        except KeyboardInterrupt as exc:
+            parent.fail(exc, status="KILLED")
+            raise
+        finally:
+            bar.close()
+            restore()
     result.seconds = time.monotonic() - started
     parent.set_tags({"summary": result.summary().splitlines()[0]})
     if result.failed:
@@ -118,6 +113,26 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
     else:
         parent.finish()
     return result
+
+
+@contextmanager
+def _worker_pool(workers: int):
+    """None for one worker (cells run in this process); else a pool of ``workers``
+    processes, started at once so their imports overlap the data checks. It is closed
+    when the block ends (workers exit on their own, not by SIGTERM) and terminated if
+    the block raises."""
+    if workers == 1:
+        yield None
+        return
+    pool = pool_of(workers)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def _collect(outcomes, result: GridResult, bar, quiet: bool) -> None:
