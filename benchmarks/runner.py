@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,11 +95,11 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
                     for cell in todo
                 )
             else:  # biggest cells first, so no worker is left alone with a long tail
-                data.clear()  # it was loaded to check it; each worker loads what it needs
                 todo.sort(key=lambda cell: -get_task(cell.task).cost)
                 jobs = [(tracking_uri, experiment_id, parent.run_id, cell, data_dir)
                         for cell in todo]
                 outcomes = pool.imap_unordered(run_in_worker, jobs)
+                _warm_up(todo, data)
             _collect(outcomes, result, bar, quiet)
         except KeyboardInterrupt as exc:
             parent.fail(exc, status="KILLED")
@@ -113,6 +114,22 @@ def run_grid(grid: Grid, tracking_uri: str, data_dir: Path | None, fresh: bool =
     else:
         parent.finish()
     return result
+
+
+def _warm_up(cells: list[Cell], data: dict[str, object]) -> None:
+    """Do each data set's shared work (``Task.warm_up``) here, once, while the workers
+    import and load, then free the data: it was loaded to check it, and each worker loads
+    what it needs. A failure here only costs the workers doing it themselves."""
+    for cell in cells:
+        key = data_key_of(cell)
+        warm_up = get_task(cell.task).warm_up
+        if key in data and warm_up is not None:
+            try:
+                warm_up(data[key])
+            except Exception as exc:  # noqa: BLE001 - the cells redo it and report it
+                warnings.warn(f"warm-up of {cell.task} data failed: {exc}", stacklevel=2)
+        data.pop(key, None)
+    data.clear()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from tracking.mlflow_runs import TrackingSession
+from tracking.read_runs import fetch_artifact
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,8 +29,11 @@ batch_size = 256
 """
 
 
-def start_runner(grid: Path, uri: str, data_dir: Path, *extra: str) -> subprocess.Popen:
+def start_runner(grid: Path, uri: str, data_dir: Path, *extra: str,
+                 cache: Path | None = None) -> subprocess.Popen:
     env = dict(os.environ, BENCH_DATA_DIR=str(data_dir))
+    if cache is not None:
+        env["BENCH_CACHE_DIR"] = str(cache)
     return subprocess.Popen(
         [sys.executable, "-m", "benchmarks", "run", str(grid), "--tracking-uri", uri,
          "--quiet", *extra],
@@ -97,7 +101,8 @@ def test_two_workers_run_every_cell_once(tmp_path, data_dir):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID.format(models='["rnn", "gru"]'))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    runner = start_runner(grid, uri, data_dir, "--workers", "2")
+    cache = tmp_path / "cache"
+    runner = start_runner(grid, uri, data_dir, "--workers", "2", cache=cache)
     out, err = runner.communicate(timeout=600)
     assert runner.returncode == 0, err
     assert "Traceback" not in err
@@ -106,6 +111,12 @@ def test_two_workers_run_every_cell_once(tmp_path, data_dir):
     assert {r.info.status for r in runs} == {"FINISHED"}
     owners = {r.data.tags["owner"].split(":")[1] for r in runs}
     assert str(runner.pid) not in owners  # the cells ran in worker processes
+    # the runner drew the heatmaps once into the figure cache; both cells logged that file
+    cached = sorted((cache / "figures").glob("*.png"))
+    assert len(cached) == 2  # the full heatmap and the top-25 view
+    logged = {fetch_artifact(uri, r.info.run_id, "correlation_heatmap.png",
+                             str(tmp_path / r.info.run_id)) for r in runs}
+    assert {Path(p).read_bytes() for p in logged} <= {p.read_bytes() for p in cached}
 
 
 def test_sigterm_with_workers_marks_running_cells_killed_quietly(tmp_path, data_dir):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmarks.cache_dir import cache_root
 from benchmarks.tasks.registry import Task, register_task
 from benchmarks.training.baselines import logistic_p_rise, majority_p_rise
 from benchmarks.training.classification import classification_metrics, confusion
@@ -22,6 +23,7 @@ from datasets.covid import CovidData, CovidDataConfig, csv_text, load_covid
 from datasets.imbalance import best_threshold, predict_rise
 from models import build_model
 from tracking import plots
+from tracking.figure_cache import cached_png, figure_key
 from tracking.history import MetricHistory
 from tracking.worldmap import rise_probability_map
 
@@ -159,17 +161,27 @@ def _baselines(data: CovidData, seed: int) -> dict[str, float]:
 
 
 _HEATMAPS: dict[tuple, bytes] = {}
+HEATMAPS = (("correlation_heatmap.png", None), ("correlation_top25.png", 25))
 
 
 def _heatmap_png(data: CovidData, top_n: int | None) -> bytes:
-    """Draw each correlation heatmap once per process: it depends only on the file, the
-    date window and the count cleaning, not on windows, scaling or the model."""
+    """Draw each correlation heatmap once per process, and once for all processes through
+    the figure cache: it depends only on the file, the date window and the count cleaning,
+    not on windows, scaling or the model."""
     c = data.config
     key = (str(data.source), c.start, c.end, tuple(c.exclude), c.clip_negative, top_n)
     if key not in _HEATMAPS:
-        _HEATMAPS[key] = plots.png_bytes(
-            plots.correlation_heatmap(data.correlation, data.countries, top_n=top_n))
+        digest = figure_key("correlation heatmap", str(top_n), "\n".join(data.countries),
+                            np.ascontiguousarray(data.correlation, dtype=np.float64).tobytes())
+        _HEATMAPS[key] = cached_png(cache_root() / "figures", digest, lambda: plots.png_bytes(
+            plots.correlation_heatmap(data.correlation, data.countries, top_n=top_n)))
     return _HEATMAPS[key]
+
+
+def warm_up(data: CovidData) -> None:
+    """Draw the heatmaps every cell of this data logs (see ``Task.warm_up``)."""
+    for _, top_n in HEATMAPS:
+        _heatmap_png(data, top_n)
 
 
 def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: float,
@@ -179,7 +191,7 @@ def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: fl
     test_pred = predict_rise(_p_rise(model, data.test.x), threshold)
     tracker.log_figure(plots.confusion_matrix(confusion(data.test.y, test_pred),
                                               title="Test windows"), "confusion_matrix.png")
-    for name, top_n in (("correlation_heatmap.png", None), ("correlation_top25.png", 25)):
+    for name, top_n in HEATMAPS:
         tracker.log_bytes(_heatmap_png(data, top_n), name)
     latest = _p_rise(model, data.latest)
     world = rise_probability_map(
@@ -198,4 +210,4 @@ def _log_artifacts(model, data: CovidData, history: MetricHistory, threshold: fl
 
 
 register_task(Task(name="covid", config_class=CovidConfig, data_key=data_key,
-                   load_data=load_data, run_cell=run_cell, check=check))
+                   load_data=load_data, run_cell=run_cell, check=check, warm_up=warm_up))

@@ -25,6 +25,9 @@ class Task:
     run_cell: Callable[..., dict[str, float]]
     check: Callable[[Any], None]
     cost: float = 1.0  # rough relative cost of a cell: parallel grids start the big ones first
+    # Work every cell of one loaded data set repeats and keeps in a cache (figures of the
+    # data alone). With --workers the runner does it once, while the workers start.
+    warm_up: Callable[[Any], None] | None = None
 
 
 _TASKS: dict[str, Task] = {}
