@@ -267,37 +267,40 @@ import json, sys, tempfile, time
 from pathlib import Path
 from benchmarks.perf_system import scaling_grid
 from benchmarks.runner import run_grid
-epochs, n_cells, data_dir, out = sys.argv[1:]
+epochs, n_cells, workers, data_dir, out = sys.argv[1:]
 grid = scaling_grid(int(epochs) or None, int(n_cells))
-results = {}
-for workers in (1, 2):
-    with tempfile.TemporaryDirectory(prefix="perf-grid-") as tmp:
-        uri = f"sqlite:///{Path(tmp) / 'mlflow.db'}"
-        start = time.perf_counter()
-        result = run_grid(grid, uri, Path(data_dir) if data_dir else None, fresh=True,
-                          quiet=True, grid_name="perf", workers=workers)
-        results[workers] = {"seconds": time.perf_counter() - start,
-                            "failed": [list(f) for f in result.failed]}
-Path(out).write_text(json.dumps({"cells": len(grid.cells), "runs": results}))
+with tempfile.TemporaryDirectory(prefix="perf-grid-") as tmp:
+    start = time.perf_counter()
+    result = run_grid(grid, f"sqlite:///{Path(tmp) / 'mlflow.db'}",
+                      Path(data_dir) if data_dir else None, fresh=True, quiet=True,
+                      grid_name="perf", workers=int(workers))
+    seconds = time.perf_counter() - start
+Path(out).write_text(json.dumps({"cells": len(grid.cells), "seconds": seconds,
+                                 "failed": [list(f) for f in result.failed]}))
 """
 
 
 def grid_walls(data_dir: Path | None, epochs: int | None, n_cells: int) -> dict:
-    """Wall time of ``run_grid`` with 1 and then 2 workers, each on a temporary store, in
-    a fresh process: the 1-worker run inherits no imports, drawn heatmaps or loaded data
-    from this one (2 workers start fresh processes anyway)."""
-    with tempfile.TemporaryDirectory(prefix="perf-grid-") as tmp:
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, "-c", _GRID_CHILD, str(epochs or 0), str(n_cells),
-                   str(Path(data_dir).resolve()) if data_dir else "", str(out)]
-        env = dict(os.environ)
-        env.pop("MLFLOW_TRACKING_URI", None)
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-        if done.returncode != 0 or not out.exists():
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            raise RuntimeError(f"grid child exited {done.returncode}: "
-                               f"{lines[-1] if lines else ''}")
-        return json.loads(out.read_text())
+    """Wall time of ``run_grid`` with 1 and then 2 workers, each in a fresh process on a
+    temporary store and an empty cache: neither run inherits imports, loaded data or
+    drawn figures from this process or from the other run."""
+    runs = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory(prefix="perf-grid-") as tmp:
+            out = Path(tmp) / "result.json"
+            command = [sys.executable, "-c", _GRID_CHILD, str(epochs or 0), str(n_cells),
+                       str(workers), str(Path(data_dir).resolve()) if data_dir else "",
+                       str(out)]
+            env = dict(os.environ, BENCH_CACHE_DIR=str(Path(tmp) / "cache"))
+            env.pop("MLFLOW_TRACKING_URI", None)
+            done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True,
+                                  text=True)
+            if done.returncode != 0 or not out.exists():
+                lines = (done.stderr or done.stdout).strip().splitlines()
+                raise RuntimeError(f"grid child ({workers} workers) exited "
+                                   f"{done.returncode}: {lines[-1] if lines else ''}")
+            runs[str(workers)] = json.loads(out.read_text())
+    return {"cells": runs["1"]["cells"], "runs": runs}
 
 
 def measure_grid(data_dir: Path | None, epochs: int | None, n_cells: int) -> list[Row]:
@@ -310,8 +313,8 @@ def measure_grid(data_dir: Path | None, epochs: int | None, n_cells: int) -> lis
               "epochs: 2 vs 1 worker", f"{two['seconds']:.1f} s (2 workers)",
               f"{one['seconds']:.1f} s (1 worker)", two["seconds"] / one["seconds"],
               GRID_TARGET, "1 per cell (COVID cells run single-threaded)", load,
-              "run_grid wall incl. data load, store, worker start-up; 1 worker first, in a "
-              "fresh process; one run each")
+              "run_grid wall incl. data load, store, worker start-up; each in a fresh "
+              "process with an empty cache, 1 worker first; one run each")
     failed = one["failed"] + two["failed"]
     if failed:
         row.error = f"{len(failed)} cells failed: {failed[0][1]}"
