@@ -9,6 +9,7 @@ when read, so a damaged file is redrawn rather than logged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -49,6 +50,7 @@ def cached_png(folder: Path, key: str, draw: Callable[[], bytes]) -> bytes:
         tmp.write_bytes(png)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the folder is a file: nothing to remove
+            tmp.unlink()
         warnings.warn(f"could not keep a figure in {folder}: {exc}", stacklevel=2)
     return png
