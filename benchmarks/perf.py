@@ -61,7 +61,7 @@ class Plan:
 
 
 QUICK = Plan(name="quick", covid_rounds=4, covid_epochs=2, covid_repeats=1,
-             faces_limit=427, faces_rounds=1, matmul_n=2048, vae_steps=3, vae_rounds=1,
+             faces_limit=427, faces_rounds=1, matmul_n=2048, vae_steps=4, vae_rounds=2,
              vae_ablation=False, windows_repeats=3, grid_epochs=None, grid_cells=12,
              memory_limit=100, memory_val_fraction=0.41, memory_epochs=1,
              memory_iw_images=41)
