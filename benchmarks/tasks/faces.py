@@ -243,7 +243,7 @@ def run_cell(config: FacesConfig, data: FacesData, tracker, progress: bool = Tru
     ``artifacts=False`` skips the figures and weights (tuning trials).
     """
     # Trains on the threads it is given: all cores alone (``perf`` on a quiet 2-core
-    # machine: 0.34 s per step on 2 threads, 0.49 s on 1), its share under ``--workers``.
+    # machine: 0.14 s per step on 2 threads, 0.23 s on 1), its share under ``--workers``.
     with reuse_freed_memory():
         return _train_and_log(config, data, tracker, progress, hooks, artifacts)
 
